@@ -1,0 +1,2 @@
+//! The `jwe-authn` CLI. STUB.
+fn main() {}

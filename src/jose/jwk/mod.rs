@@ -1,0 +1,180 @@
+//! Keys: JWK and JWKS (RFC 7517), PEM (PKCS#8, SPKI), parsed once into typed
+//! keys at configuration time.
+//!
+//! A [`Jwk`] is a typed key ([`Key`]) plus the JWK metadata that restricts its
+//! use (`kid`, `alg`, `use`, `key_ops`). Nothing on the request path parses
+//! key material: the JWE and JWS code match on [`Key`].
+
+mod export;
+mod generate;
+mod parse;
+mod pem;
+
+pub use export::{private_jwk, public_jwk};
+pub use generate::{generate, KeyType};
+pub use parse::{parse_jwk, parse_jwks, parse_public_jwk_value, MAX_KEYS};
+pub use pem::parse_pem;
+
+use zeroize::Zeroizing;
+
+/// Smallest RSA modulus we accept, in bits (RFC 7518 §3.3, §4.2).
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// Largest RSA modulus we accept, in bits: bounds the cost of one operation.
+pub const MAX_RSA_BITS: usize = 8192;
+
+/// An RSA key: the private half (which holds the public one) or only the public one.
+#[derive(Clone)]
+pub enum RsaKey {
+    Private(Box<rsa::RsaPrivateKey>),
+    Public(Box<rsa::RsaPublicKey>),
+}
+
+/// An elliptic-curve key on one of the NIST curves.
+#[derive(Clone)]
+pub enum EcKey {
+    P256Private(p256::SecretKey),
+    P256Public(p256::PublicKey),
+    P384Private(p384::SecretKey),
+    P384Public(p384::PublicKey),
+    P521Private(p521::SecretKey),
+    P521Public(p521::PublicKey),
+}
+
+/// An OKP key (RFC 8037): X25519 for ECDH-ES, Ed25519 for EdDSA.
+#[derive(Clone)]
+pub enum OkpKey {
+    X25519Private(x25519_dalek::StaticSecret),
+    X25519Public(x25519_dalek::PublicKey),
+    Ed25519Private(Box<ed25519_dalek::SigningKey>),
+    Ed25519Public(ed25519_dalek::VerifyingKey),
+}
+
+/// Typed key material. Private and secret material is zeroized on drop by the
+/// underlying crates (and by [`Zeroizing`] for `oct`).
+#[derive(Clone)]
+pub enum Key {
+    Rsa(RsaKey),
+    Ec(EcKey),
+    Okp(OkpKey),
+    /// A shared secret (`kty: oct`).
+    Oct(Zeroizing<Vec<u8>>),
+}
+
+impl std::fmt::Debug for Key {
+    /// Shows the key type only: key material never reaches a log or an error.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl Key {
+    /// A short description without key material, e.g. `EC P-256 private`.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Key::Rsa(RsaKey::Private(_)) => "RSA private",
+            Key::Rsa(RsaKey::Public(_)) => "RSA public",
+            Key::Ec(EcKey::P256Private(_)) => "EC P-256 private",
+            Key::Ec(EcKey::P256Public(_)) => "EC P-256 public",
+            Key::Ec(EcKey::P384Private(_)) => "EC P-384 private",
+            Key::Ec(EcKey::P384Public(_)) => "EC P-384 public",
+            Key::Ec(EcKey::P521Private(_)) => "EC P-521 private",
+            Key::Ec(EcKey::P521Public(_)) => "EC P-521 public",
+            Key::Okp(OkpKey::X25519Private(_)) => "OKP X25519 private",
+            Key::Okp(OkpKey::X25519Public(_)) => "OKP X25519 public",
+            Key::Okp(OkpKey::Ed25519Private(_)) => "OKP Ed25519 private",
+            Key::Okp(OkpKey::Ed25519Public(_)) => "OKP Ed25519 public",
+            Key::Oct(_) => "oct",
+        }
+    }
+
+    /// True for keys that anyone holding them could also have published
+    /// (`oct` is the only kind where "decrypt" and "encrypt" are the same secret).
+    pub fn is_symmetric(&self) -> bool {
+        matches!(self, Key::Oct(_))
+    }
+
+    /// True when the key holds private or secret material.
+    pub fn is_private(&self) -> bool {
+        matches!(
+            self,
+            Key::Rsa(RsaKey::Private(_))
+                | Key::Ec(EcKey::P256Private(_) | EcKey::P384Private(_) | EcKey::P521Private(_))
+                | Key::Okp(OkpKey::X25519Private(_) | OkpKey::Ed25519Private(_))
+                | Key::Oct(_)
+        )
+    }
+}
+
+/// JWK `use` (RFC 7517 §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyUse {
+    Sig,
+    Enc,
+}
+
+/// What an operation needs a key for, matched against `use` and `key_ops`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Verify a JWS (`use: sig`, `key_ops: verify`).
+    Verify,
+    /// Sign a JWS (`use: sig`, `key_ops: sign`): the CLI.
+    Sign,
+    /// Decrypt a JWE (`use: enc`, `key_ops: decrypt`, `unwrapKey` or `deriveKey`/`deriveBits`).
+    Decrypt,
+    /// Encrypt a JWE (`use: enc`, `key_ops: encrypt`, `wrapKey`, `deriveKey`): the CLI.
+    Encrypt,
+}
+
+/// A parsed key with its JWK metadata.
+#[derive(Clone, Debug)]
+pub struct Jwk {
+    /// `kid`, used to select the key.
+    pub kid: Option<String>,
+    /// `alg`: when present, the only algorithm this key may be used with.
+    pub alg: Option<String>,
+    /// `use`: when present, restricts the key to signatures or encryption.
+    pub key_use: Option<KeyUse>,
+    /// `key_ops`: when present, the operations this key may be used for.
+    pub key_ops: Option<Vec<String>>,
+    /// The typed key material.
+    pub key: Key,
+}
+
+impl Jwk {
+    /// A key without metadata.
+    pub fn bare(key: Key) -> Self {
+        Jwk {
+            kid: None,
+            alg: None,
+            key_use: None,
+            key_ops: None,
+            key,
+        }
+    }
+
+    /// True when the JWK's `alg`, `use` and `key_ops` (each only when present)
+    /// allow using it with algorithm `alg` for `purpose`.
+    pub fn permits(&self, alg: &str, purpose: Purpose) -> bool {
+        if self.alg.as_deref().is_some_and(|a| a != alg) {
+            return false;
+        }
+        let wanted_use = match purpose {
+            Purpose::Verify | Purpose::Sign => KeyUse::Sig,
+            Purpose::Decrypt | Purpose::Encrypt => KeyUse::Enc,
+        };
+        if self.key_use.is_some_and(|u| u != wanted_use) {
+            return false;
+        }
+        let ops: &[&str] = match purpose {
+            Purpose::Verify => &["verify"],
+            Purpose::Sign => &["sign"],
+            Purpose::Decrypt => &["decrypt", "unwrapKey", "deriveKey", "deriveBits"],
+            Purpose::Encrypt => &["encrypt", "wrapKey", "deriveKey", "deriveBits"],
+        };
+        match &self.key_ops {
+            None => true,
+            Some(list) => list.iter().any(|op| ops.contains(&op.as_str())),
+        }
+    }
+}

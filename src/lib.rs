@@ -1,0 +1,38 @@
+//! # jwe-authn
+//!
+//! An Envoy HTTP filter (proxy-wasm) that accepts bearer tokens which are
+//! *encrypted* JWTs: a JWE (RFC 7516) whose plaintext is a signed JWT (a JWS,
+//! RFC 7515/7519). Envoy's own `jwt_authn` cannot read such tokens.
+//!
+//! A request flows through the modules in this order:
+//!
+//! 1. [`extract`]  — pick the token out of the configured header, parameter or cookie values;
+//! 2. [`decrypt`]  — parse the compact JWE and decrypt it with a configured key ([`jose::jwe`]);
+//! 3. [`verify`]   — verify the inner JWS with the issuer's keys ([`jose::jws`]);
+//! 4. [`validate`] — check `exp`, `nbf`, `iss`, `aud` and `typ`;
+//! 5. [`pipeline`] — the whole chain above as one function, shared by the filter and the CLI.
+//!
+//! Everything above is a pure core: it never reads the clock or the environment,
+//! and it knows nothing of proxy-wasm. `now` is an argument, keys are parsed once
+//! into typed keys by [`config`], and every failure is a precise [`error::Reason`]
+//! that maps to one client-facing error class.
+//!
+//! The host glue (proxy-wasm root and HTTP contexts) lives in `filter`, compiled
+//! only for `wasm32`.
+
+#[forbid(unsafe_code)]
+pub mod config;
+#[forbid(unsafe_code)]
+pub mod decrypt;
+#[forbid(unsafe_code)]
+pub mod error;
+#[forbid(unsafe_code)]
+pub mod extract;
+#[forbid(unsafe_code)]
+pub mod jose;
+#[forbid(unsafe_code)]
+pub mod pipeline;
+#[forbid(unsafe_code)]
+pub mod validate;
+#[forbid(unsafe_code)]
+pub mod verify;
