@@ -1,1 +1,217 @@
-//! STUB
+//! Step 2: decrypt the outer JWE.
+//!
+//! The token must be a compact JWE (five segments). Its protected header is
+//! parsed strictly and refused algorithms fail here, before any key is
+//! touched. Candidate keys are chosen by `kid` and algorithm (at most
+//! [`MAX_KEY_ATTEMPTS`]); for each, the CEK is unwrapped and, if unwrapping
+//! fails for any reason, a random CEK is used instead (RFC 7516 §11.5), so
+//! every failure takes the same path and ends at the content tag check.
+//!
+//! The plaintext must be a compact JWS (the nested JWT). A JWE inside a JWE is
+//! refused; claims JSON without a signature is accepted only when the
+//! configuration says `require_signature: false`.
+
+use crate::config::CompiledConfig;
+use crate::error::Reason;
+use crate::jose::header::JweHeader;
+use crate::jose::jwe::{content, keymgmt};
+use crate::jose::jwk::{Jwk, Purpose};
+use crate::jose::{b64, json, random};
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+/// Most keys tried for one token: bounds the work an attacker can cause by
+/// omitting `kid`.
+pub const MAX_KEY_ATTEMPTS: usize = 4;
+
+/// What the JWE contained.
+#[derive(Debug)]
+pub enum Inner {
+    /// A compact JWS: the nested, signed JWT.
+    Jws(String),
+    /// Claims JSON without a signature (only with `require_signature: false`).
+    Claims(Map<String, Value>),
+}
+
+/// A decrypted JWE.
+#[derive(Debug)]
+pub struct Decrypted {
+    /// The outer protected header.
+    pub header: JweHeader,
+    /// The plaintext, classified.
+    pub inner: Inner,
+}
+
+/// The five segments of a compact JWE, as text.
+struct Segments<'a> {
+    header: &'a str,
+    encrypted_key: &'a str,
+    iv: &'a str,
+    ciphertext: &'a str,
+    tag: &'a str,
+}
+
+fn split(token: &str) -> Result<Segments<'_>, Reason> {
+    let mut parts = token.split('.');
+    let mut next = || {
+        parts
+            .next()
+            .ok_or(Reason::Malformed("wrong number of segments"))
+    };
+    let segments = Segments {
+        header: next()?,
+        encrypted_key: next()?,
+        iv: next()?,
+        ciphertext: next()?,
+        tag: next()?,
+    };
+    if parts.next().is_some() {
+        return Err(Reason::Malformed("wrong number of segments"));
+    }
+    Ok(segments)
+}
+
+fn decode(segment: &str) -> Result<Vec<u8>, Reason> {
+    b64::decode(segment.as_bytes()).ok_or(Reason::Malformed("segment is not base64url"))
+}
+
+/// The shape of a token, by its number of dots, so a plain JWS is named as
+/// such rather than as a malformed JWE.
+fn segment_count(token: &str) -> usize {
+    token
+        .bytes()
+        .filter(|&b| b == b'.')
+        .count()
+        .saturating_add(1)
+}
+
+/// A compact JWE whose header is parsed and allowed, and whose segments are
+/// decoded: everything that can be checked before touching a key.
+#[derive(Debug)]
+pub struct Parsed<'t> {
+    /// The protected header.
+    pub header: JweHeader,
+    /// The encoded protected header: the AAD (RFC 7516 §5.2 step 14).
+    aad: &'t str,
+    encrypted_key: Vec<u8>,
+    iv: Vec<u8>,
+    ciphertext: Vec<u8>,
+    tag: Vec<u8>,
+}
+
+/// Check the token's size and shape, parse its header, apply the allow-lists
+/// and decode its segments.
+pub fn parse<'t>(token: &'t str, config: &CompiledConfig) -> Result<Parsed<'t>, Reason> {
+    if token.len() > config.max_token_bytes {
+        return Err(Reason::TooLarge);
+    }
+    match segment_count(token) {
+        5 => {}
+        3 => {
+            return Err(Reason::Refused(
+                "plain JWS bearer: the token must be encrypted",
+            ))
+        }
+        _ => return Err(Reason::Malformed("wrong number of segments")),
+    }
+    let segments = split(token)?;
+    let header = JweHeader::parse(&decode(segments.header)?)?;
+    if !config.key_management.contains(&header.alg) {
+        return Err(Reason::Refused("JWE alg not in the allow-list"));
+    }
+    if !config.content_encryption.contains(&header.enc) {
+        return Err(Reason::Refused("JWE enc not in the allow-list"));
+    }
+    Ok(Parsed {
+        encrypted_key: decode(segments.encrypted_key)?,
+        iv: decode(segments.iv)?,
+        ciphertext: decode(segments.ciphertext)?,
+        tag: decode(segments.tag)?,
+        aad: segments.header,
+        header,
+    })
+}
+
+/// Decrypt a parsed JWE with the configured keys.
+pub fn open(parsed: Parsed<'_>, config: &CompiledConfig) -> Result<Decrypted, Reason> {
+    let header = &parsed.header;
+    let candidates = candidates(header, &config.decryption_keys);
+    if candidates.is_empty() {
+        return Err(Reason::Decrypt("no decryption key fits kid and alg"));
+    }
+    let mut unwrap_failed = false;
+    for key in candidates {
+        let cek = match keymgmt::unwrap_cek(header, &key.key, &parsed.encrypted_key) {
+            Ok(cek) => cek,
+            Err(_) => {
+                unwrap_failed = true;
+                random_cek(header.enc.key_len())?
+            }
+        };
+        let opened = content::decrypt(
+            header.enc,
+            &cek,
+            &parsed.iv,
+            parsed.aad.as_bytes(),
+            &parsed.ciphertext,
+            &parsed.tag,
+        );
+        if let Ok(plaintext) = opened {
+            return Ok(Decrypted {
+                inner: classify(&plaintext, config)?,
+                header: parsed.header,
+            });
+        }
+    }
+    Err(Reason::Decrypt(if unwrap_failed {
+        "key unwrap failed (random CEK used)"
+    } else {
+        "content decryption failed"
+    }))
+}
+
+/// [`parse`] then [`open`].
+pub fn decrypt(token: &str, config: &CompiledConfig) -> Result<Decrypted, Reason> {
+    open(parse(token, config)?, config)
+}
+
+/// Keys that may decrypt this token: the same `kid` (or no `kid` on the key,
+/// or none on the token), a key type that fits the algorithm, and JWK
+/// metadata that permits it. Bounded by [`MAX_KEY_ATTEMPTS`].
+fn candidates<'a>(header: &JweHeader, keys: &'a [Jwk]) -> Vec<&'a Jwk> {
+    keys.iter()
+        .filter(|k| match (&header.kid, &k.kid) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        })
+        .filter(|k| k.permits(header.alg.name(), Purpose::Decrypt))
+        .filter(|k| keymgmt::fits(header.alg, &k.key))
+        .take(MAX_KEY_ATTEMPTS)
+        .collect()
+}
+
+fn random_cek(len: usize) -> Result<Zeroizing<Vec<u8>>, Reason> {
+    let mut cek = Zeroizing::new(vec![0u8; len]);
+    random::fill(&mut cek).map_err(|_| Reason::Decrypt("no randomness for the substitute CEK"))?;
+    Ok(cek)
+}
+
+/// Classify the plaintext: a compact JWS, a nested JWE (refused), or claims.
+fn classify(plaintext: &[u8], config: &CompiledConfig) -> Result<Inner, Reason> {
+    let text =
+        std::str::from_utf8(plaintext).map_err(|_| Reason::Malformed("plaintext is not UTF-8"))?;
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    if text.starts_with('{') {
+        if config.require_signature {
+            return Err(Reason::Refused("unsigned JWE (claims without a JWS)"));
+        }
+        return json::parse_object(text.as_bytes())
+            .map(Inner::Claims)
+            .ok_or(Reason::Malformed("claims are not a strict JSON object"));
+    }
+    match segment_count(text) {
+        3 => Ok(Inner::Jws(text.to_string())),
+        5 => Err(Reason::Refused("JWE inside a JWE")),
+        _ => Err(Reason::Malformed("plaintext is neither a JWS nor claims")),
+    }
+}

@@ -1,1 +1,81 @@
-//! STUB
+//! The whole token path as one function: decrypt → verify → validate.
+//!
+//! [`verify_token`] is what the filter runs for every token that is not in
+//! the cache, and what `jwe-authn verify` runs: one implementation, so the
+//! CLI answers exactly as the filter would.
+
+use crate::config::CompiledConfig;
+use crate::error::Reason;
+use crate::{decrypt, validate, verify};
+use serde_json::{Map, Value};
+
+/// An accepted token.
+#[derive(Debug, Clone)]
+pub struct Accepted {
+    /// The configuration name of the provider that issued it.
+    pub provider: String,
+    /// The verified claims.
+    pub claims: Map<String, Value>,
+    /// The still-signed inner JWT (absent for unsigned tokens).
+    pub jws: Option<String>,
+    /// `exp`, in whole seconds, when present.
+    pub expires_at: Option<u64>,
+}
+
+/// A rejected token: the precise reason plus the header facts that are safe
+/// to log (`kid` sanitised and truncated, `alg` from our own enum).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Why.
+    pub reason: Reason,
+    /// The outer `kid`, printable ASCII only, at most 64 characters.
+    pub kid: Option<String>,
+    /// The outer `alg`, when it was one we know.
+    pub alg: Option<&'static str>,
+}
+
+impl From<Reason> for Rejected {
+    fn from(reason: Reason) -> Self {
+        Rejected {
+            reason,
+            kid: None,
+            alg: None,
+        }
+    }
+}
+
+/// Decrypt, verify and validate `token` at time `now` (seconds since the epoch).
+pub fn verify_token(token: &str, now: u64, config: &CompiledConfig) -> Result<Accepted, Rejected> {
+    let parsed = decrypt::parse(token, config)?;
+    let kid = parsed.header.kid.as_deref().map(loggable);
+    let alg = Some(parsed.header.alg.name());
+    let with_header = |reason: Reason| Rejected {
+        reason,
+        kid: kid.clone(),
+        alg,
+    };
+    let decrypted = decrypt::open(parsed, config).map_err(with_header)?;
+    let verified = verify::verify(decrypted.inner, config).map_err(with_header)?;
+    validate::validate(&verified, now, config).map_err(with_header)?;
+    let expires_at = verified
+        .claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .filter(|e| *e >= 0.0)
+        .map(|e| e as u64);
+    Ok(Accepted {
+        provider: verified.provider.name.clone(),
+        claims: verified.claims,
+        jws: verified.jws,
+        expires_at,
+    })
+}
+
+/// A header value made safe for a log line: printable ASCII, at most 64 chars.
+pub fn loggable(value: &str) -> String {
+    value
+        .chars()
+        .take(64)
+        .map(|c| if c.is_ascii_graphic() { c } else { '?' })
+        .collect()
+}

@@ -1,1 +1,115 @@
-//! STUB
+//! Step 3: verify the inner JWS with the issuer's keys.
+//!
+//! The provider is chosen by the claims' `iss` (exact match), then the
+//! signature is verified with that provider's keys only: the same `kid` (or
+//! a key without one), a type that fits the algorithm, and JWK metadata that
+//! permits it, at most [`MAX_KEY_ATTEMPTS`](crate::decrypt::MAX_KEY_ATTEMPTS)
+//! keys. HMAC algorithms only ever fit `oct` keys, which is what defeats alg
+//! confusion.
+
+use crate::config::{CompiledConfig, Provider};
+use crate::decrypt::{Inner, MAX_KEY_ATTEMPTS};
+use crate::error::Reason;
+use crate::jose::header::JwsHeader;
+use crate::jose::jwk::Purpose;
+use crate::jose::{b64, json, jws};
+use serde_json::{Map, Value};
+
+/// A verified inner token.
+#[derive(Debug)]
+pub struct Verified<'c> {
+    /// The provider that issued it.
+    pub provider: &'c Provider,
+    /// The inner JWS header (`None` for an unsigned token).
+    pub header: Option<JwsHeader>,
+    /// The claims.
+    pub claims: Map<String, Value>,
+    /// The still-signed inner JWT, for forwarding.
+    pub jws: Option<String>,
+}
+
+/// Verify the decrypted content and find its provider.
+pub fn verify(inner: Inner, config: &CompiledConfig) -> Result<Verified<'_>, Reason> {
+    match inner {
+        Inner::Claims(claims) => {
+            let provider = provider_for(&claims, config)?;
+            Ok(Verified {
+                provider,
+                header: None,
+                claims,
+                jws: None,
+            })
+        }
+        Inner::Jws(compact) => verify_jws(compact, config),
+    }
+}
+
+fn provider_for<'c>(
+    claims: &Map<String, Value>,
+    config: &'c CompiledConfig,
+) -> Result<&'c Provider, Reason> {
+    match claims.get("iss") {
+        Some(Value::String(iss)) => config.provider_for_issuer(iss).ok_or(Reason::Issuer),
+        _ => Err(Reason::Issuer),
+    }
+}
+
+fn verify_jws(compact: String, config: &CompiledConfig) -> Result<Verified<'_>, Reason> {
+    let mut parts = compact.splitn(3, '.');
+    let (Some(header_b64), Some(payload_b64), Some(signature_b64)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Reason::Malformed("inner JWS: wrong number of segments"));
+    };
+    if signature_b64.contains('.') {
+        return Err(Reason::Malformed("inner JWS: wrong number of segments"));
+    }
+    let header_bytes = b64::decode(header_b64.as_bytes())
+        .ok_or(Reason::Malformed("inner JWS header is not base64url"))?;
+    let header = JwsHeader::parse(&header_bytes)?;
+    if !config.signature.contains(&header.alg) {
+        return Err(Reason::Refused("JWS alg not in the allow-list"));
+    }
+    let payload = b64::decode(payload_b64.as_bytes())
+        .ok_or(Reason::Malformed("inner JWS payload is not base64url"))?;
+    let signature = b64::decode(signature_b64.as_bytes())
+        .ok_or(Reason::Malformed("inner JWS signature is not base64url"))?;
+    let claims = json::parse_object(&payload)
+        .ok_or(Reason::Malformed("claims are not a strict JSON object"))?;
+    let provider = provider_for(&claims, config)?;
+
+    let signing_input_len = header_b64
+        .len()
+        .saturating_add(1)
+        .saturating_add(payload_b64.len());
+    let signing_input = compact
+        .as_bytes()
+        .get(..signing_input_len)
+        .ok_or(Reason::Malformed("inner JWS"))?;
+    let keys: Vec<_> = provider
+        .keys
+        .iter()
+        .filter(|k| match (&header.kid, &k.kid) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        })
+        .filter(|k| k.permits(header.alg.name(), Purpose::Verify))
+        .filter(|k| jws::fits(header.alg, &k.key))
+        .take(MAX_KEY_ATTEMPTS)
+        .collect();
+    if keys.is_empty() {
+        return Err(Reason::Signature("no verification key fits kid and alg"));
+    }
+    if !keys
+        .iter()
+        .any(|k| jws::verify(header.alg, &k.key, signing_input, &signature))
+    {
+        return Err(Reason::Signature("signature does not verify"));
+    }
+    Ok(Verified {
+        provider,
+        header: Some(header),
+        claims,
+        jws: Some(compact),
+    })
+}

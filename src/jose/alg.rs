@@ -168,7 +168,10 @@ impl SignatureAlg {
 
     /// True for the HMAC algorithms, which need a shared `oct` key.
     pub fn is_hmac(self) -> bool {
-        matches!(self, SignatureAlg::Hs256 | SignatureAlg::Hs384 | SignatureAlg::Hs512)
+        matches!(
+            self,
+            SignatureAlg::Hs256 | SignatureAlg::Hs384 | SignatureAlg::Hs512
+        )
     }
 }
 
@@ -191,10 +194,22 @@ mod tests {
 
     #[test]
     fn refused_names_say_why() {
-        for name in ["none", "None", "RSA1_5", "PBES2-HS256+A128KW", "PBES2-HS512+A256KW"] {
-            assert!(matches!(KeyManagementAlg::parse(name), Err(Reason::Refused(_))), "{name}");
+        for name in [
+            "none",
+            "None",
+            "RSA1_5",
+            "PBES2-HS256+A128KW",
+            "PBES2-HS512+A256KW",
+        ] {
+            assert!(
+                matches!(KeyManagementAlg::parse(name), Err(Reason::Refused(_))),
+                "{name}"
+            );
         }
-        assert!(matches!(SignatureAlg::parse("none"), Err(Reason::Refused(_))));
+        assert!(matches!(
+            SignatureAlg::parse("none"),
+            Err(Reason::Refused(_))
+        ));
         assert!(KeyManagementAlg::parse("rsa-oaep").is_err());
         assert!(SignatureAlg::parse("ES256K").is_err());
     }

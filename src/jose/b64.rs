@@ -21,7 +21,10 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        assert_eq!(decode(encode(b"\xfb\xff").as_bytes()), Some(vec![0xfb, 0xff]));
+        assert_eq!(
+            decode(encode(b"\xfb\xff").as_bytes()),
+            Some(vec![0xfb, 0xff])
+        );
     }
 
     #[test]

@@ -68,13 +68,19 @@ fn optional_str(map: &Map<String, Value>, name: &str) -> Result<Option<String>, 
     }
 }
 
-fn optional_b64(map: &Map<String, Value>, name: &str, max: usize) -> Result<Option<Vec<u8>>, Reason> {
+fn optional_b64(
+    map: &Map<String, Value>,
+    name: &str,
+    max: usize,
+) -> Result<Option<Vec<u8>>, Reason> {
     match map.get(name) {
         None => Ok(None),
         Some(Value::String(s)) if s.len() <= max.saturating_mul(2) => b64::decode(s.as_bytes())
             .map(Some)
             .ok_or(Reason::Malformed("header member is not base64url")),
-        Some(_) => Err(Reason::Malformed("header member is not a bounded base64url string")),
+        Some(_) => Err(Reason::Malformed(
+            "header member is not a bounded base64url string",
+        )),
     }
 }
 
@@ -82,7 +88,9 @@ fn optional_b64(map: &Map<String, Value>, name: &str, max: usize) -> Result<Opti
 /// critical extension, and decompression is refused.
 fn refuse_extensions(map: &Map<String, Value>) -> Result<(), Reason> {
     if map.contains_key("crit") {
-        return Err(Reason::Refused("crit names an extension we do not understand"));
+        return Err(Reason::Refused(
+            "crit names an extension we do not understand",
+        ));
     }
     if map.contains_key("zip") {
         return Err(Reason::Refused("zip (compression) is refused"));

@@ -16,7 +16,11 @@ pub fn verify(_alg: SignatureAlg, _key: &Key, _signing_input: &[u8], _signature:
 }
 
 /// Sign `signing_input` (CLI and tests).
-pub fn sign(_alg: SignatureAlg, _key: &Key, _signing_input: &[u8]) -> Result<Vec<u8>, &'static str> {
+pub fn sign(
+    _alg: SignatureAlg,
+    _key: &Key,
+    _signing_input: &[u8],
+) -> Result<Vec<u8>, &'static str> {
     Err("not implemented")
 }
 

@@ -1,0 +1,153 @@
+//! `mint`: sign claims as a JWS, then encrypt that JWS as a JWE (a nested
+//! JWT), with the core's own signing and encryption code.
+
+use crate::args::{read_file, Args};
+use crate::{keyfile, Failure};
+use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
+use jwe_authn::jose::json;
+use jwe_authn::jose::jwe::encrypt::encrypt_compact;
+use jwe_authn::jose::jwk::{EcKey, Key, OkpKey};
+use jwe_authn::jose::jws::sign_compact;
+use serde_json::{Map, Value};
+
+/// Run `mint`.
+pub fn run(argv: &[String]) -> Result<(), Failure> {
+    let args = Args::parse(
+        argv,
+        &[
+            "claims",
+            "sign-key",
+            "encrypt-key",
+            "sig-alg",
+            "alg",
+            "enc",
+            "expires-in",
+            "typ",
+            "now",
+        ],
+    )?;
+    args.no_positional()?;
+    let mut claims = read_claims(args.require("claims")?)?;
+    let now = args.now()?;
+    if let Some(span) = args.get("expires-in") {
+        let seconds = parse_duration(span)?;
+        claims.insert("exp".into(), Value::from(now.saturating_add(seconds)));
+        claims.entry("iat").or_insert(Value::from(now));
+    }
+    let sign_key = keyfile::load(args.require("sign-key")?)?;
+    let encrypt_key = keyfile::load(args.require("encrypt-key")?)?;
+
+    let sig_alg = match args.get("sig-alg").or(sign_key.alg.as_deref()) {
+        Some(name) => SignatureAlg::from_name(name)
+            .ok_or_else(|| Failure::usage(format!("unsupported signature algorithm `{name}`")))?,
+        None => default_sig_alg(&sign_key.key)?,
+    };
+    let alg = match args.get("alg").or(encrypt_key.alg.as_deref()) {
+        Some(name) => KeyManagementAlg::from_name(name)
+            .ok_or_else(|| Failure::usage(format!("unsupported JWE alg `{name}`")))?,
+        None => default_key_alg(&encrypt_key.key)?,
+    };
+    let enc = match args.get("enc") {
+        Some(name) => ContentEncryptionAlg::from_name(name)
+            .ok_or_else(|| Failure::usage(format!("unsupported JWE enc `{name}`")))?,
+        None => default_enc(alg, &encrypt_key.key),
+    };
+
+    let payload = serde_json::to_vec(&claims).map_err(|e| Failure::usage(e.to_string()))?;
+    let mut inner_header = Map::new();
+    inner_header.insert("typ".into(), Value::from(args.get("typ").unwrap_or("JWT")));
+    let jws = sign_compact(sig_alg, &sign_key, inner_header, &payload)
+        .map_err(|e| Failure::usage(format!("signing with {sig_alg}: {e}")))?;
+    let mut outer_header = Map::new();
+    outer_header.insert("cty".into(), Value::from("JWT"));
+    let jwe = encrypt_compact(alg, enc, &encrypt_key, outer_header, jws.as_bytes())
+        .map_err(|e| Failure::usage(format!("encrypting with {alg}/{enc}: {e}")))?;
+    println!("{jwe}");
+    Ok(())
+}
+
+fn read_claims(arg: &str) -> Result<Map<String, Value>, Failure> {
+    let text = match arg.strip_prefix('@') {
+        Some(path) => read_file(path)?,
+        None => arg.to_string(),
+    };
+    match json::parse_str(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(Failure::usage(
+            "--claims must be a JSON object (or @FILE holding one)",
+        )),
+    }
+}
+
+/// `90`, `90s`, `15m`, `1h`, `7d` → seconds.
+fn parse_duration(text: &str) -> Result<u64, Failure> {
+    let bad = || Failure::usage("--expires-in expects e.g. 90s, 15m, 1h or 7d");
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(scale).ok_or_else(bad)
+}
+
+fn default_sig_alg(key: &Key) -> Result<SignatureAlg, Failure> {
+    Ok(match key {
+        Key::Rsa(_) => SignatureAlg::Ps256,
+        Key::Ec(EcKey::P256Private(_) | EcKey::P256Public(_)) => SignatureAlg::Es256,
+        Key::Ec(EcKey::P384Private(_) | EcKey::P384Public(_)) => SignatureAlg::Es384,
+        Key::Ec(EcKey::P521Private(_) | EcKey::P521Public(_)) => SignatureAlg::Es512,
+        Key::Okp(OkpKey::Ed25519Private(_) | OkpKey::Ed25519Public(_)) => SignatureAlg::EdDsa,
+        Key::Oct(_) => SignatureAlg::Hs256,
+        Key::Okp(_) => return Err(Failure::usage("an X25519 key cannot sign")),
+    })
+}
+
+fn default_key_alg(key: &Key) -> Result<KeyManagementAlg, Failure> {
+    Ok(match key {
+        Key::Rsa(_) => KeyManagementAlg::RsaOaep256,
+        Key::Ec(_) | Key::Okp(OkpKey::X25519Private(_) | OkpKey::X25519Public(_)) => {
+            KeyManagementAlg::EcdhEsA256Kw
+        }
+        Key::Oct(k) => match k.len() {
+            16 => KeyManagementAlg::A128Kw,
+            24 => KeyManagementAlg::A192Kw,
+            32 => KeyManagementAlg::A256Kw,
+            _ => KeyManagementAlg::Dir,
+        },
+        Key::Okp(_) => return Err(Failure::usage("an Ed25519 key cannot encrypt")),
+    })
+}
+
+/// A256GCM, except for `dir`, where the key length decides.
+fn default_enc(alg: KeyManagementAlg, key: &Key) -> ContentEncryptionAlg {
+    match (alg, key) {
+        (KeyManagementAlg::Dir, Key::Oct(k)) => ContentEncryptionAlg::ALL
+            .iter()
+            .copied()
+            .find(|e| e.key_len() == k.len())
+            .unwrap_or(ContentEncryptionAlg::A256Gcm),
+        _ => ContentEncryptionAlg::A256Gcm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").ok(), Some(90));
+        assert_eq!(parse_duration("15m").ok(), Some(900));
+        assert_eq!(parse_duration("1h").ok(), Some(3600));
+        assert_eq!(parse_duration("2d").ok(), Some(172800));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

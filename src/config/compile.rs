@@ -1,0 +1,291 @@
+//! Turning a [`Config`] into a [`CompiledConfig`]: keys parsed into typed
+//! keys, algorithm names into enums, every contradiction refused with the
+//! path of the field at fault.
+
+use super::schema::{Algorithms, Config, KeySet, ProviderConfig};
+use crate::error::ConfigError;
+use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
+use crate::jose::json;
+use crate::jose::jwk::{self, Jwk, MAX_KEYS};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Longest configuration text accepted, in bytes.
+pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Bounds of `max_token_bytes`.
+const TOKEN_BYTES_RANGE: std::ops::RangeInclusive<usize> = 64..=1 << 20;
+
+/// A provider, ready for the request path.
+#[derive(Debug)]
+pub struct Provider {
+    /// The provider's name in the configuration.
+    pub name: String,
+    /// The exact `iss` value.
+    pub issuer: String,
+    /// Accepted audiences; empty means `aud` is not checked.
+    pub audiences: Vec<String>,
+    /// Signature verification keys.
+    pub keys: Vec<Jwk>,
+    /// Required inner `typ`, normalised (lower case, no `application/`).
+    pub typ: Option<String>,
+}
+
+/// The validated, compiled configuration shared by every request.
+#[derive(Debug)]
+pub struct CompiledConfig {
+    /// Keys that decrypt the JWE.
+    pub decryption_keys: Vec<Jwk>,
+    /// Providers in name order.
+    pub providers: Vec<Provider>,
+    /// Provider index by exact issuer.
+    issuers: BTreeMap<String, usize>,
+    /// Allowed clock difference, seconds.
+    pub clock_skew_seconds: u64,
+    /// Reject tokens without `exp`.
+    pub require_expiration: bool,
+    /// Require a signed JWT inside the JWE.
+    pub require_signature: bool,
+    /// Longest accepted token, bytes.
+    pub max_token_bytes: usize,
+    /// Allowed JWE `alg` values.
+    pub key_management: BTreeSet<KeyManagementAlg>,
+    /// Allowed JWE `enc` values.
+    pub content_encryption: BTreeSet<ContentEncryptionAlg>,
+    /// Allowed JWS `alg` values.
+    pub signature: BTreeSet<SignatureAlg>,
+}
+
+impl CompiledConfig {
+    /// Parse, validate and compile a configuration from JSON text.
+    ///
+    /// The JSON is parsed strictly (duplicate member names are errors), then
+    /// deserialized with the path of any error, then compiled.
+    pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        if text.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::new(
+                "",
+                format!("longer than {MAX_CONFIG_BYTES} bytes"),
+            ));
+        }
+        let value = json::parse_str(text)
+            .map_err(|e| ConfigError::new("", format!("not valid JSON: {e}")))?;
+        let config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { String::new() } else { path };
+            ConfigError::new(path, e.into_inner().to_string())
+        })?;
+        Self::compile(config)
+    }
+
+    /// Validate and compile deserialized configuration.
+    pub fn compile(config: Config) -> Result<Self, ConfigError> {
+        let decryption_keys = compile_keys(&config.decryption_keys, "decryption_keys")?;
+        if decryption_keys.is_empty() {
+            return Err(ConfigError::new(
+                "decryption_keys",
+                "at least one key is required",
+            ));
+        }
+        for (i, key) in decryption_keys.iter().enumerate() {
+            if !key.key.is_private() {
+                return Err(ConfigError::new(
+                    format!("decryption_keys[{i}]"),
+                    "a decryption key must be private or secret (has no `d` or `k`)",
+                ));
+            }
+        }
+        if !config.require_signature && decryption_keys.iter().any(|k| !k.key.is_symmetric()) {
+            return Err(ConfigError::new(
+                "require_signature",
+                "false is only allowed when every decryption key is symmetric (oct): \
+                 anyone holding a public key could mint an unsigned token",
+            ));
+        }
+        if !TOKEN_BYTES_RANGE.contains(&config.max_token_bytes) {
+            return Err(ConfigError::new(
+                "max_token_bytes",
+                format!(
+                    "expected {} to {}",
+                    TOKEN_BYTES_RANGE.start(),
+                    TOKEN_BYTES_RANGE.end()
+                ),
+            ));
+        }
+        if config.providers.is_empty() {
+            return Err(ConfigError::new(
+                "providers",
+                "at least one provider is required",
+            ));
+        }
+        let mut providers = Vec::with_capacity(config.providers.len());
+        let mut issuers = BTreeMap::new();
+        for (name, provider) in config.providers {
+            let path = format!("providers.{name}");
+            let compiled = compile_provider(name, provider, &path, config.require_signature)?;
+            if issuers
+                .insert(compiled.issuer.clone(), providers.len())
+                .is_some()
+            {
+                return Err(ConfigError::new(
+                    format!("{path}.issuer"),
+                    "another provider has the same issuer",
+                ));
+            }
+            providers.push(compiled);
+        }
+        let (key_management, content_encryption, signature) =
+            compile_algorithms(&config.algorithms)?;
+        Ok(CompiledConfig {
+            decryption_keys,
+            providers,
+            issuers,
+            clock_skew_seconds: config.clock_skew_seconds,
+            require_expiration: config.require_expiration,
+            require_signature: config.require_signature,
+            max_token_bytes: config.max_token_bytes,
+            key_management,
+            content_encryption,
+            signature,
+        })
+    }
+
+    /// The provider whose issuer is exactly `iss`.
+    pub fn provider_for_issuer(&self, iss: &str) -> Option<&Provider> {
+        self.issuers.get(iss).and_then(|&i| self.providers.get(i))
+    }
+
+    /// The provider with configuration name `name`.
+    pub fn provider_named(&self, name: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.name == name)
+    }
+}
+
+fn compile_provider(
+    name: String,
+    provider: ProviderConfig,
+    path: &str,
+    require_signature: bool,
+) -> Result<Provider, ConfigError> {
+    if provider.issuer.is_empty() {
+        return Err(ConfigError::new(
+            format!("{path}.issuer"),
+            "must not be empty",
+        ));
+    }
+    let keys = compile_keys(&provider.local_jwks, &format!("{path}.local_jwks"))?;
+    if keys.is_empty() && require_signature {
+        return Err(ConfigError::new(
+            format!("{path}.local_jwks"),
+            "at least one verification key is required",
+        ));
+    }
+    Ok(Provider {
+        name,
+        issuer: provider.issuer,
+        audiences: provider.audiences,
+        keys,
+        typ: provider.typ.map(|t| normalise_typ(&t)),
+    })
+}
+
+/// Media-type comparison for `typ` (RFC 7515 §4.1.9): case-insensitive, an
+/// `application/` prefix may be omitted.
+pub fn normalise_typ(typ: &str) -> String {
+    let lower = typ.to_ascii_lowercase();
+    match lower.strip_prefix("application/") {
+        Some(rest) => rest.to_string(),
+        None => lower,
+    }
+}
+
+/// Parse a key set's JWKs and PEM keys into typed keys.
+fn compile_keys(set: &KeySet, path: &str) -> Result<Vec<Jwk>, ConfigError> {
+    if set.keys.len() + set.pem.len() > MAX_KEYS {
+        return Err(ConfigError::new(path, format!("at most {MAX_KEYS} keys")));
+    }
+    let mut out = Vec::with_capacity(set.keys.len() + set.pem.len());
+    for (i, value) in set.keys.iter().enumerate() {
+        out.push(jwk::parse_jwk(value).map_err(|e| e.under(&format!("{path}.keys[{i}]")))?);
+    }
+    for (i, pem) in set.pem.iter().enumerate() {
+        let at = format!("{path}.pem[{i}]");
+        let key = jwk::parse_pem(&pem.pem).map_err(|e| e.under(&format!("{at}.pem")))?;
+        if let Some(alg) = &pem.alg {
+            let known = KeyManagementAlg::from_name(alg).is_some()
+                || SignatureAlg::from_name(alg).is_some();
+            if !known {
+                return Err(ConfigError::new(
+                    format!("{at}.alg"),
+                    "not a supported JOSE algorithm",
+                ));
+            }
+        }
+        out.push(Jwk {
+            kid: pem.kid.clone(),
+            alg: pem.alg.clone(),
+            key_use: None,
+            key_ops: None,
+            key,
+        });
+    }
+    Ok(out)
+}
+
+fn allow_list<T: Copy + Ord>(
+    names: &Option<Vec<String>>,
+    all: &[T],
+    parse: impl Fn(&str) -> Option<T>,
+    path: &str,
+) -> Result<BTreeSet<T>, ConfigError> {
+    match names {
+        None => Ok(all.iter().copied().collect()),
+        Some(list) => {
+            let mut set = BTreeSet::new();
+            for (i, name) in list.iter().enumerate() {
+                let alg = parse(name).ok_or_else(|| {
+                    ConfigError::new(
+                        format!("{path}[{i}]"),
+                        format!("`{name}` is not a supported algorithm"),
+                    )
+                })?;
+                set.insert(alg);
+            }
+            if set.is_empty() {
+                return Err(ConfigError::new(
+                    path,
+                    "an empty allow-list would refuse every token",
+                ));
+            }
+            Ok(set)
+        }
+    }
+}
+
+type AlgorithmSets = (
+    BTreeSet<KeyManagementAlg>,
+    BTreeSet<ContentEncryptionAlg>,
+    BTreeSet<SignatureAlg>,
+);
+
+fn compile_algorithms(a: &Algorithms) -> Result<AlgorithmSets, ConfigError> {
+    Ok((
+        allow_list(
+            &a.key_management,
+            KeyManagementAlg::ALL,
+            KeyManagementAlg::from_name,
+            "algorithms.key_management",
+        )?,
+        allow_list(
+            &a.content_encryption,
+            ContentEncryptionAlg::ALL,
+            ContentEncryptionAlg::from_name,
+            "algorithms.content_encryption",
+        )?,
+        allow_list(
+            &a.signature,
+            SignatureAlg::ALL,
+            SignatureAlg::from_name,
+            "algorithms.signature",
+        )?,
+    ))
+}
