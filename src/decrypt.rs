@@ -132,10 +132,22 @@ pub fn parse<'t>(token: &'t str, config: &CompiledConfig) -> Result<Parsed<'t>, 
     })
 }
 
-/// Decrypt a parsed JWE with the configured keys.
+/// Decrypt a parsed JWE with the configured keys and classify its content.
 pub fn open(parsed: Parsed<'_>, config: &CompiledConfig) -> Result<Decrypted, Reason> {
+    let plaintext = plaintext(&parsed, &config.decryption_keys)?;
+    Ok(Decrypted {
+        inner: classify(&plaintext, config)?,
+        header: parsed.header,
+    })
+}
+
+/// Decrypt a parsed JWE with `keys`, returning the raw plaintext.
+///
+/// Each candidate key is tried in turn; a failed unwrap continues with a
+/// random CEK, so the only observable failure is the content tag check.
+pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>, Reason> {
     let header = &parsed.header;
-    let candidates = candidates(header, &config.decryption_keys);
+    let candidates = candidates(header, keys);
     if candidates.is_empty() {
         return Err(Reason::Decrypt("no decryption key fits kid and alg"));
     }
@@ -157,10 +169,7 @@ pub fn open(parsed: Parsed<'_>, config: &CompiledConfig) -> Result<Decrypted, Re
             &parsed.tag,
         );
         if let Ok(plaintext) = opened {
-            return Ok(Decrypted {
-                inner: classify(&plaintext, config)?,
-                header: parsed.header,
-            });
+            return Ok(plaintext);
         }
     }
     Err(Reason::Decrypt(if unwrap_failed {

@@ -1,0 +1,59 @@
+# jwe-authn — every entry point a user or CI needs.
+#
+#   make demo   build everything and show a valid, an expired and a tampered token
+#   make test   install what is missing, then run every check and test
+#
+# Only rustup, Python 3 (pip, venv) and network access to the package
+# registries are assumed; everything else is installed here.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+WASM := target/wasm32-wasip1/release/jwe_authn.wasm
+CLI := target/release/jwe-authn
+
+.PHONY: all setup wasm-target python-env build wasm cli lint audit unit test demo clean
+
+all: build
+
+## Set-up: the wasm target and the project-local Python virtualenv.
+setup: wasm-target python-env
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+
+python-env:
+	@scripts/python-env.sh
+
+## Builds.
+build: wasm cli
+
+wasm: wasm-target
+	$(CARGO) build --release --target wasm32-wasip1 --lib
+
+cli:
+	$(CARGO) build --release --bin jwe-authn
+
+## Checks.
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+audit:
+	scripts/audit.sh
+
+unit:
+	$(CARGO) test
+
+## Everything CI runs.
+test: setup lint wasm audit
+	$(CARGO) test --all-targets
+	@echo "make test: all checks passed"
+
+## The quick start.
+demo: cli
+	scripts/demo.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv
