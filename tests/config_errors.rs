@@ -133,5 +133,5 @@ fn a_public_key_cannot_decrypt() {
         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"
     }]);
     let (path, msg) = error_for(c);
-    assert_eq!(path, "decryption_keys[0]", "{msg}");
+    assert_eq!(path, "decryption_keys.keys[0]", "{msg}");
 }

@@ -172,7 +172,7 @@ fn compile_provider(
             "must not be empty",
         ));
     }
-    let keys = compile_keys(&provider.local_jwks, &format!("{path}.local_jwks"))?;
+    let keys = compile_keys(&provider.local_jwks, &format!("{path}.local_jwks"), false)?;
     if keys.is_empty() && require_signature {
         return Err(ConfigError::new(
             format!("{path}.local_jwks"),
@@ -198,14 +198,26 @@ pub fn normalise_typ(typ: &str) -> String {
     }
 }
 
-/// Parse a key set's JWKs and PEM keys into typed keys.
-fn compile_keys(set: &KeySet, path: &str) -> Result<Vec<Jwk>, ConfigError> {
+/// Parse a key set's JWKs and PEM keys into typed keys; `require_private`
+/// refuses public keys (decryption needs the private half).
+fn compile_keys(set: &KeySet, path: &str, require_private: bool) -> Result<Vec<Jwk>, ConfigError> {
     if set.keys.len() + set.pem.len() > MAX_KEYS {
         return Err(ConfigError::new(path, format!("at most {MAX_KEYS} keys")));
     }
     let mut out = Vec::with_capacity(set.keys.len() + set.pem.len());
+    let check = |key: Jwk, at: &str| {
+        if require_private && !key.key.is_private() {
+            return Err(ConfigError::new(
+                at,
+                "a decryption key must be private or secret (`d` or `k`)",
+            ));
+        }
+        Ok(key)
+    };
     for (i, value) in set.keys.iter().enumerate() {
-        out.push(jwk::parse_jwk(value).map_err(|e| e.under(&format!("{path}.keys[{i}]")))?);
+        let at = format!("{path}.keys[{i}]");
+        let key = jwk::parse_jwk(value).map_err(|e| e.under(&at))?;
+        out.push(check(key, &at)?);
     }
     for (i, pem) in set.pem.iter().enumerate() {
         let at = format!("{path}.pem[{i}]");
@@ -220,13 +232,14 @@ fn compile_keys(set: &KeySet, path: &str) -> Result<Vec<Jwk>, ConfigError> {
                 ));
             }
         }
-        out.push(Jwk {
+        let key = Jwk {
             kid: pem.kid.clone(),
             alg: pem.alg.clone(),
             key_use: None,
             key_ops: None,
             key,
-        });
+        };
+        out.push(check(key, &at)?);
     }
     Ok(out)
 }
