@@ -79,20 +79,12 @@ impl CompiledConfig {
 
     /// Validate and compile deserialized configuration.
     pub fn compile(config: Config) -> Result<Self, ConfigError> {
-        let decryption_keys = compile_keys(&config.decryption_keys, "decryption_keys")?;
+        let decryption_keys = compile_keys(&config.decryption_keys, "decryption_keys", true)?;
         if decryption_keys.is_empty() {
             return Err(ConfigError::new(
                 "decryption_keys",
                 "at least one key is required",
             ));
-        }
-        for (i, key) in decryption_keys.iter().enumerate() {
-            if !key.key.is_private() {
-                return Err(ConfigError::new(
-                    format!("decryption_keys[{i}]"),
-                    "a decryption key must be private or secret (has no `d` or `k`)",
-                ));
-            }
         }
         if !config.require_signature && decryption_keys.iter().any(|k| !k.key.is_symmetric()) {
             return Err(ConfigError::new(
