@@ -3,6 +3,14 @@
 //! X25519 examples, read from `../shared/rfc7520-cookbook` and
 //! `tests/fixtures/rfc`.
 
+// Tests unwrap and index freely: a panic here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod common;
 
 use common::{compile, config_value, read_json, shared};
@@ -22,7 +30,7 @@ fn dummy_verification_key() -> Value {
 /// Decrypt `compact` with `key`, returning the plaintext or the reason.
 fn decrypt_with(key: &Value, compact: &str) -> Result<Vec<u8>, Reason> {
     let config = compile(&config_value(
-        &[key.clone()],
+        std::slice::from_ref(key),
         &[dummy_verification_key()],
         json!({}),
     ));
