@@ -15,7 +15,7 @@ use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::jose::header::JweHeader;
 use crate::jose::jwe::{content, keymgmt};
-use crate::jose::jwk::{Jwk, Purpose};
+use crate::jose::jwk::Jwk;
 use crate::jose::{b64, json, random};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
@@ -193,7 +193,7 @@ fn candidates<'a>(header: &JweHeader, keys: &'a [Jwk]) -> Vec<&'a Jwk> {
             (Some(want), Some(have)) => want == have,
             _ => true,
         })
-        .filter(|k| k.permits(header.alg.name(), Purpose::Decrypt))
+        .filter(|k| k.permits_decryption(header.alg, header.enc))
         .filter(|k| keymgmt::fits(header.alg, &k.key))
         .take(MAX_KEY_ATTEMPTS)
         .collect()

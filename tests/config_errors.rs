@@ -48,11 +48,11 @@ fn unknown_fields_are_errors_at_every_level() {
     let mut c = base();
     c["providers"]["idp"]["audience"] = json!(["x"]);
     let (path, msg) = error_for(c);
-    assert_eq!(path, "providers.idp");
-    assert!(msg.contains("audience"), "{msg}");
+    assert_eq!(path, "providers.idp.audience");
+    assert!(msg.contains("unknown field"), "{msg}");
     let mut c = base();
     c["algorithms"] = json!({"signatures": ["ES256"]});
-    assert_eq!(error_for(c).0, "algorithms");
+    assert_eq!(error_for(c).0, "algorithms.signatures");
 }
 
 #[test]

@@ -15,6 +15,7 @@ pub use generate::{generate, KeyType};
 pub use parse::{parse_jwk, parse_jwks, parse_public_jwk_value, MAX_KEYS};
 pub use pem::parse_pem;
 
+use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg};
 use zeroize::Zeroizing;
 
 /// Smallest RSA modulus we accept, in bits (RFC 7518 §3.3, §4.2).
@@ -151,6 +152,19 @@ impl Jwk {
             key_ops: None,
             key,
         }
+    }
+
+    /// [`Jwk::permits`] for decrypting a JWE with `alg`/`enc`. A `dir` key
+    /// may carry the `enc` it is for as its `alg` (RFC 7520 §5.6).
+    pub fn permits_decryption(&self, alg: KeyManagementAlg, enc: ContentEncryptionAlg) -> bool {
+        if alg == KeyManagementAlg::Dir && self.alg.as_deref() == Some(enc.name()) {
+            return Jwk {
+                alg: None,
+                ..self.clone()
+            }
+            .permits(alg.name(), Purpose::Decrypt);
+        }
+        self.permits(alg.name(), Purpose::Decrypt)
     }
 
     /// True when the JWK's `alg`, `use` and `key_ops` (each only when present)

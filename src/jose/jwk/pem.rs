@@ -1,9 +1,119 @@
-//! PEM keys: PKCS#8 private keys and SPKI public keys. STUB.
+//! PEM keys: PKCS#8 `PRIVATE KEY` and SPKI `PUBLIC KEY` blocks for RSA, EC
+//! (P-256/384/521), X25519 and Ed25519. Parsed once, at configuration time.
 
-use super::Key;
+use super::{EcKey, Key, OkpKey, RsaKey, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::error::ConfigError;
+use pkcs8::der::Decode;
+use pkcs8::{DecodePrivateKey, PrivateKeyInfoRef};
+use rsa::traits::PublicKeyParts;
+use spki::{DecodePublicKey, SubjectPublicKeyInfoRef};
+use zeroize::Zeroizing;
 
-/// Parse one PEM block (`PRIVATE KEY` or `PUBLIC KEY`).
-pub fn parse_pem(_text: &str) -> Result<Key, ConfigError> {
-    Err(ConfigError::new("", "not implemented"))
+/// X25519 (RFC 8410).
+const X25519_OID: pkcs8::ObjectIdentifier = pkcs8::ObjectIdentifier::new_unwrap("1.3.101.110");
+
+const EXPECTED: &str =
+    "expected one PEM block: PKCS#8 `PRIVATE KEY` or SPKI `PUBLIC KEY` (RSA, EC P-256/P-384/P-521, X25519, Ed25519)";
+
+/// Parse one PEM block into a typed key.
+pub fn parse_pem(text: &str) -> Result<Key, ConfigError> {
+    let text = text.trim();
+    if text.starts_with("-----BEGIN PRIVATE KEY-----") {
+        private(text)
+    } else if text.starts_with("-----BEGIN PUBLIC KEY-----") {
+        public(text)
+    } else {
+        Err(ConfigError::new("", EXPECTED))
+    }
+}
+
+fn rsa_size_ok(bits: usize) -> Result<(), ConfigError> {
+    if bits < MIN_RSA_BITS {
+        return Err(ConfigError::new(
+            "",
+            format!("RSA keys under {MIN_RSA_BITS} bits are refused ({bits} bits)"),
+        ));
+    }
+    if bits > MAX_RSA_BITS {
+        return Err(ConfigError::new(
+            "",
+            format!("RSA keys over {MAX_RSA_BITS} bits are refused"),
+        ));
+    }
+    Ok(())
+}
+
+fn private(text: &str) -> Result<Key, ConfigError> {
+    if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(text) {
+        rsa_size_ok(k.n().bits_vartime() as usize)?;
+        return Ok(Key::Rsa(RsaKey::Private(Box::new(k))));
+    }
+    if let Ok(k) = p256::SecretKey::from_pkcs8_pem(text) {
+        return Ok(Key::Ec(EcKey::P256Private(k)));
+    }
+    if let Ok(k) = p384::SecretKey::from_pkcs8_pem(text) {
+        return Ok(Key::Ec(EcKey::P384Private(k)));
+    }
+    if let Ok(k) = p521::SecretKey::from_pkcs8_pem(text) {
+        return Ok(Key::Ec(EcKey::P521Private(k)));
+    }
+    if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(text) {
+        return Ok(Key::Okp(OkpKey::Ed25519Private(Box::new(k))));
+    }
+    x25519_private(text).ok_or_else(|| ConfigError::new("", EXPECTED))
+}
+
+/// X25519 has no decoder in its crate: the PKCS#8 private key is an OCTET
+/// STRING holding the 32-byte key (RFC 8410 §7).
+fn x25519_private(text: &str) -> Option<Key> {
+    let (label, der) = pkcs8::der::pem::decode_vec(text.as_bytes()).ok()?;
+    let der = Zeroizing::new(der);
+    if label != "PRIVATE KEY" {
+        return None;
+    }
+    let info = PrivateKeyInfoRef::from_der(&der).ok()?;
+    if info.algorithm.oid != X25519_OID {
+        return None;
+    }
+    let inner = <&pkcs8::der::asn1::OctetStringRef>::from_der(info.private_key.as_bytes()).ok()?;
+    let bytes: [u8; 32] = inner.as_bytes().try_into().ok()?;
+    let bytes = Zeroizing::new(bytes);
+    Some(Key::Okp(OkpKey::X25519Private(
+        x25519_dalek::StaticSecret::from(*bytes),
+    )))
+}
+
+fn public(text: &str) -> Result<Key, ConfigError> {
+    if let Ok(k) = rsa::RsaPublicKey::from_public_key_pem(text) {
+        rsa_size_ok(k.n().bits_vartime() as usize)?;
+        return Ok(Key::Rsa(RsaKey::Public(Box::new(k))));
+    }
+    if let Ok(k) = p256::PublicKey::from_public_key_pem(text) {
+        return Ok(Key::Ec(EcKey::P256Public(k)));
+    }
+    if let Ok(k) = p384::PublicKey::from_public_key_pem(text) {
+        return Ok(Key::Ec(EcKey::P384Public(k)));
+    }
+    if let Ok(k) = p521::PublicKey::from_public_key_pem(text) {
+        return Ok(Key::Ec(EcKey::P521Public(k)));
+    }
+    if let Ok(k) = ed25519_dalek::VerifyingKey::from_public_key_pem(text) {
+        return Ok(Key::Okp(OkpKey::Ed25519Public(k)));
+    }
+    x25519_public(text).ok_or_else(|| ConfigError::new("", EXPECTED))
+}
+
+fn x25519_public(text: &str) -> Option<Key> {
+    let (label, der) = pkcs8::der::pem::decode_vec(text.as_bytes()).ok()?;
+    if label != "PUBLIC KEY" {
+        return None;
+    }
+    let info = SubjectPublicKeyInfoRef::from_der(&der).ok()?;
+    if info.algorithm.oid != X25519_OID {
+        return None;
+    }
+    let bytes: [u8; 32] = info.subject_public_key.as_bytes()?.try_into().ok()?;
+    Some(Key::Okp(OkpKey::X25519Public(
+        x25519_dalek::PublicKey::from(bytes),
+    )))
 }

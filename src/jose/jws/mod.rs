@@ -1,35 +1,79 @@
-//! JWS signatures (RFC 7515, RFC 7518 §3, RFC 8037), one module per family.
-//! STUB: to be implemented.
+//! JWS signatures (RFC 7515, RFC 7518 §3, RFC 8037), one module per family:
+//! [`rsa`] (RS*, PS*), [`ecdsa`] (ES*), [`eddsa`] (EdDSA/Ed25519) and
+//! [`hmac`] (HS*).
+//!
+//! [`fits`] decides which key may verify which algorithm. It is the defence
+//! against algorithm confusion: an HMAC algorithm only ever fits an `oct`
+//! key, so a token "signed" with HS256 over an RSA public key's bytes finds
+//! no key at all.
+
+pub mod ecdsa;
+pub mod eddsa;
+pub mod hmac;
+pub mod rsa;
 
 use crate::jose::alg::SignatureAlg;
-use crate::jose::jwk::{Jwk, Key};
+use crate::jose::b64;
+use crate::jose::jwk::{EcKey, Jwk, Key, OkpKey};
 use serde_json::{Map, Value};
 
 /// True when `key` has the type, curve and size `alg` needs.
-pub fn fits(_alg: SignatureAlg, _key: &Key) -> bool {
-    false
+pub fn fits(alg: SignatureAlg, key: &Key) -> bool {
+    use SignatureAlg::*;
+    match (alg, key) {
+        (Rs256 | Rs384 | Rs512 | Ps256 | Ps384 | Ps512, Key::Rsa(_)) => true,
+        (Es256, Key::Ec(EcKey::P256Private(_) | EcKey::P256Public(_))) => true,
+        (Es384, Key::Ec(EcKey::P384Private(_) | EcKey::P384Public(_))) => true,
+        (Es512, Key::Ec(EcKey::P521Private(_) | EcKey::P521Public(_))) => true,
+        (EdDsa, Key::Okp(OkpKey::Ed25519Private(_) | OkpKey::Ed25519Public(_))) => true,
+        (Hs256 | Hs384 | Hs512, Key::Oct(secret)) => hmac::key_long_enough(alg, secret),
+        _ => false,
+    }
 }
 
-/// Verify `signature` over `signing_input`.
-pub fn verify(_alg: SignatureAlg, _key: &Key, _signing_input: &[u8], _signature: &[u8]) -> bool {
-    false
+/// Verify `signature` over `signing_input`. False for any mismatch,
+/// including a key that does not fit the algorithm.
+pub fn verify(alg: SignatureAlg, key: &Key, signing_input: &[u8], signature: &[u8]) -> bool {
+    if !fits(alg, key) {
+        return false;
+    }
+    match key {
+        Key::Rsa(k) => rsa::verify(alg, k, signing_input, signature),
+        Key::Ec(k) => ecdsa::verify(k, signing_input, signature),
+        Key::Okp(k) => eddsa::verify(k, signing_input, signature),
+        Key::Oct(secret) => hmac::verify(alg, secret, signing_input, signature),
+    }
 }
 
 /// Sign `signing_input` (CLI and tests).
-pub fn sign(
-    _alg: SignatureAlg,
-    _key: &Key,
-    _signing_input: &[u8],
-) -> Result<Vec<u8>, &'static str> {
-    Err("not implemented")
+pub fn sign(alg: SignatureAlg, key: &Key, signing_input: &[u8]) -> Result<Vec<u8>, &'static str> {
+    if !fits(alg, key) {
+        return Err("the key does not fit the algorithm");
+    }
+    match key {
+        Key::Rsa(k) => rsa::sign(alg, k, signing_input),
+        Key::Ec(k) => ecdsa::sign(k, signing_input),
+        Key::Okp(k) => eddsa::sign(k, signing_input),
+        Key::Oct(secret) => hmac::sign(alg, secret, signing_input),
+    }
 }
 
-/// Sign `payload` as a compact JWS; `extra` members go into the header, `kid` from the key.
+/// Sign `payload` as a compact JWS: header `{"alg", "kid" (from the key),
+/// ...extra}`.
 pub fn sign_compact(
-    _alg: SignatureAlg,
-    _key: &Jwk,
-    _extra: Map<String, Value>,
-    _payload: &[u8],
+    alg: SignatureAlg,
+    key: &Jwk,
+    extra: Map<String, Value>,
+    payload: &[u8],
 ) -> Result<String, &'static str> {
-    Err("not implemented")
+    let mut header = Map::new();
+    header.insert("alg".into(), Value::from(alg.name()));
+    if let Some(kid) = &key.kid {
+        header.insert("kid".into(), Value::from(kid.as_str()));
+    }
+    header.extend(extra);
+    let header = serde_json::to_vec(&header).map_err(|_| "header does not serialize")?;
+    let input = format!("{}.{}", b64::encode(&header), b64::encode(payload));
+    let signature = sign(alg, &key.key, input.as_bytes())?;
+    Ok(format!("{input}.{}", b64::encode(&signature)))
 }
