@@ -12,18 +12,24 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/release/jwe_authn.wasm
 CLI := target/release/jwe-authn
 
-.PHONY: all setup wasm-target python-env build wasm cli lint audit unit test demo clean
+.PHONY: all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
 
 all: build
 
-## Set-up: the wasm target and the project-local Python virtualenv.
-setup: wasm-target python-env
+## Set-up: the wasm target, the project-local Python virtualenv and the
+## Node packages of the interop tests (panva/jose, pinned by package-lock.json).
+setup: wasm-target python-env node-deps
 
 wasm-target:
 	@rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
 
 python-env:
 	@scripts/python-env.sh
+
+node-deps: tests/interop/node_modules/.package-lock.json
+
+tests/interop/node_modules/.package-lock.json: tests/interop/package-lock.json
+	cd tests/interop && npm ci --no-audit --no-fund --silent
 
 ## Builds.
 build: wasm cli
