@@ -137,7 +137,7 @@ fn tokens_minted_by_our_cli_verify_in_jose() {
     let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
 
     // Our keys, from our CLI.
-    let mut keygen = |name: &str, args: &[&str]| {
+    let keygen = |name: &str, args: &[&str]| {
         let jwk = cli(&[&["keygen", "--kid", name], args].concat());
         std::fs::write(path(&format!("{name}.jwk")), &jwk).unwrap();
         let value: Value = serde_json::from_str(&jwk).unwrap();
