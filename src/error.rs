@@ -37,6 +37,8 @@ pub enum Reason {
     Audience,
     /// A claim or the inner `typ` is missing or malformed.
     Claims(&'static str),
+    /// A valid token that the route's `required_claims` do not accept (403).
+    Forbidden,
 }
 
 impl Reason {
@@ -52,7 +54,7 @@ impl Reason {
             Reason::NotYetValid => "not_yet_valid",
             Reason::Issuer => "issuer",
             Reason::Audience => "audience",
-            Reason::Claims(_) => "claims",
+            Reason::Claims(_) | Reason::Forbidden => "claims",
         }
     }
 
@@ -70,12 +72,17 @@ impl Reason {
             Reason::NotYetValid => "token not yet valid",
             Reason::Issuer => "issuer unknown",
             Reason::Audience => "audience not accepted",
+            Reason::Forbidden => "required claims not satisfied",
         }
     }
 
-    /// The HTTP status the client receives: 401 for every token failure.
+    /// The HTTP status the client receives: 401 for every token failure, 403
+    /// for a valid token without the route's required claims.
     pub fn status(self) -> u16 {
-        401
+        match self {
+            Reason::Forbidden => 403,
+            _ => 401,
+        }
     }
 
     /// The `WWW-Authenticate` error code: `None` when the token was missing
@@ -84,9 +91,24 @@ impl Reason {
     pub fn bearer_error(self) -> Option<&'static str> {
         match self {
             Reason::Missing => None,
+            Reason::Forbidden => Some("insufficient_scope"),
             _ => Some("invalid_token"),
         }
     }
+
+    /// Every stat name, for defining the counters once.
+    pub const STATS: &'static [&'static str] = &[
+        "missing",
+        "malformed",
+        "decrypt",
+        "signature",
+        "expired",
+        "not_yet_valid",
+        "issuer",
+        "audience",
+        "claims",
+        "too_large",
+    ];
 }
 
 impl fmt::Display for Reason {

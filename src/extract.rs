@@ -1,5 +1,38 @@
-//! Step 1: pick the token out of the values the host found in the
-//! configured sources.
+//! Step 1: find the token in the request, in the configured order: headers
+//! (with their prefix, e.g. `Bearer `), query parameters, cookies.
+
+use crate::config::request::Source;
+
+/// The parts of a request the core looks at, as the host read them.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// `:method`.
+    pub method: &'a str,
+    /// `:path`, with its query string.
+    pub path: &'a str,
+    /// Request headers (names in any case); only the configured source
+    /// headers and `cookie` are needed.
+    pub headers: &'a [(String, String)],
+}
+
+impl Request<'_> {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A token and where it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found<'a> {
+    /// The token text.
+    pub token: &'a str,
+    /// The header it came from (to remove unless `forward`), if any.
+    pub header: Option<&'a str>,
+}
 
 /// Strip a configured prefix such as `Bearer ` from a header value. The
 /// scheme is compared case-insensitively (RFC 7235 §2.1); an empty token is
@@ -11,6 +44,56 @@ pub fn strip_prefix<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
     }
     let token = value.get(prefix.len()..)?.trim_matches(' ');
     (!token.is_empty()).then_some(token)
+}
+
+fn query_param<'a>(path: &'a str, name: &str) -> Option<&'a str> {
+    let query = path.split_once('?')?.1;
+    let query = query.split('#').next().unwrap_or_default();
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+        .filter(|v| !v.is_empty())
+}
+
+/// The first token found in `sources`.
+pub fn find<'a>(sources: &'a [Source], request: &'a Request<'a>) -> Option<Found<'a>> {
+    sources.iter().find_map(|source| match source {
+        Source::Header { name, prefix } => {
+            let value = request.header(name)?;
+            let token = match prefix {
+                Some(p) => strip_prefix(value, p)?,
+                None => Some(value.trim()).filter(|v| !v.is_empty())?,
+            };
+            Some(Found {
+                token,
+                header: Some(name.as_str()),
+            })
+        }
+        Source::Param(name) => query_param(request.path, name).map(|token| Found {
+            token,
+            header: None,
+        }),
+        Source::Cookie(name) => {
+            request
+                .header("cookie")
+                .and_then(|c| cookie(c, name))
+                .map(|token| Found {
+                    token,
+                    header: None,
+                })
+        }
+    })
 }
 
 #[cfg(test)]
@@ -27,5 +110,50 @@ mod tests {
         assert_eq!(strip_prefix("Bear", "Bearer "), None);
         // A multi-byte character straddling the prefix boundary is no panic.
         assert_eq!(strip_prefix("Beare\u{e9}abc", "Bearer "), None);
+    }
+
+    #[test]
+    fn sources_are_tried_in_order() {
+        let sources = vec![
+            Source::Header {
+                name: "authorization".into(),
+                prefix: Some("Bearer ".into()),
+            },
+            Source::Param("access_token".into()),
+            Source::Cookie("session".into()),
+        ];
+        let headers = vec![(
+            "Cookie".to_string(),
+            "a=1; session=cookie-token".to_string(),
+        )];
+        let r = Request {
+            method: "GET",
+            path: "/x?y=1&access_token=param-token#f",
+            headers: &headers,
+        };
+        assert_eq!(find(&sources, &r).map(|f| f.token), Some("param-token"));
+        let r = Request { path: "/x", ..r };
+        assert_eq!(find(&sources, &r).map(|f| f.token), Some("cookie-token"));
+        let headers = vec![(
+            "AUTHORIZATION".to_string(),
+            "bearer header-token".to_string(),
+        )];
+        let r = Request {
+            headers: &headers,
+            ..r
+        };
+        assert_eq!(
+            find(&sources, &r),
+            Some(Found {
+                token: "header-token",
+                header: Some("authorization")
+            })
+        );
+        let none: Vec<(String, String)> = vec![("authorization".into(), "Basic x".into())];
+        let r = Request {
+            headers: &none,
+            ..r
+        };
+        assert_eq!(find(&sources, &r), None);
     }
 }

@@ -2,6 +2,7 @@
 //! keys, algorithm names into enums, every contradiction refused with the
 //! path of the field at fault.
 
+use super::request::{self, CompiledRule, Source};
 use super::schema::{Algorithms, Config, KeySet, ProviderConfig};
 use crate::error::ConfigError;
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
@@ -28,6 +29,14 @@ pub struct Provider {
     pub keys: Vec<Jwk>,
     /// Required inner `typ`, normalised (lower case, no `application/`).
     pub typ: Option<String>,
+    /// Keep the token in its source header.
+    pub forward: bool,
+    /// Header for the still-signed inner JWT.
+    pub forward_jws_header: Option<String>,
+    /// Header for the base64url claims JSON.
+    pub forward_payload_header: Option<String>,
+    /// (header, claim path) pairs.
+    pub claim_to_headers: Vec<(String, Vec<String>)>,
 }
 
 /// The validated, compiled configuration shared by every request.
@@ -53,6 +62,18 @@ pub struct CompiledConfig {
     pub content_encryption: BTreeSet<ContentEncryptionAlg>,
     /// Allowed JWS `alg` values.
     pub signature: BTreeSet<SignatureAlg>,
+    /// Where tokens are read from, in order.
+    pub sources: Vec<Source>,
+    /// `realm` for `WWW-Authenticate`.
+    pub realm: String,
+    /// Route rules, first match wins.
+    pub rules: Vec<CompiledRule>,
+    /// Every header a provider may set: stripped from each request.
+    pub managed_headers: Vec<String>,
+    /// Cache capacity per worker (0: no cache).
+    pub cache_max_entries: usize,
+    /// Cache lifetime cap, seconds.
+    pub cache_ttl_seconds: u64,
 }
 
 impl CompiledConfig {
@@ -109,11 +130,28 @@ impl CompiledConfig {
                 "at least one provider is required",
             ));
         }
+        let sources = request::sources(
+            &config.from_headers,
+            &config.from_params,
+            &config.from_cookies,
+        )?;
+        if config.realm.is_empty()
+            || config
+                .realm
+                .bytes()
+                .any(|b| b == b'"' || b == b'\\' || b.is_ascii_control())
+        {
+            return Err(ConfigError::new(
+                "realm",
+                "expected a non-empty string without quotes, backslashes or control characters",
+            ));
+        }
         let mut providers = Vec::with_capacity(config.providers.len());
         let mut issuers = BTreeMap::new();
         for (name, provider) in config.providers {
             let path = format!("providers.{name}");
-            let compiled = compile_provider(name, provider, &path, config.require_signature)?;
+            let compiled =
+                compile_provider(name, provider, &path, config.require_signature, &sources)?;
             if issuers
                 .insert(compiled.issuer.clone(), providers.len())
                 .is_some()
@@ -127,6 +165,17 @@ impl CompiledConfig {
         }
         let (key_management, content_encryption, signature) =
             compile_algorithms(&config.algorithms)?;
+        let rules = request::rules(&config.rules, |name| {
+            providers.iter().position(|p: &Provider| p.name == name)
+        })?;
+        let managed_headers = request::managed(providers.iter().flat_map(|p| {
+            p.forward_jws_header
+                .iter()
+                .chain(p.forward_payload_header.iter())
+                .cloned()
+                .chain(p.claim_to_headers.iter().map(|(h, _)| h.clone()))
+                .collect::<Vec<_>>()
+        }));
         Ok(CompiledConfig {
             decryption_keys,
             providers,
@@ -138,6 +187,12 @@ impl CompiledConfig {
             key_management,
             content_encryption,
             signature,
+            sources,
+            realm: config.realm,
+            rules,
+            managed_headers,
+            cache_max_entries: config.cache.max_entries,
+            cache_ttl_seconds: config.cache.ttl_seconds,
         })
     }
 
@@ -157,6 +212,7 @@ fn compile_provider(
     provider: ProviderConfig,
     path: &str,
     require_signature: bool,
+    sources: &[Source],
 ) -> Result<Provider, ConfigError> {
     if provider.issuer.is_empty() {
         return Err(ConfigError::new(
@@ -171,12 +227,34 @@ fn compile_provider(
             "at least one verification key is required",
         ));
     }
+    let settable = |field: &str, name: &Option<String>| -> Result<Option<String>, ConfigError> {
+        name.as_deref()
+            .map(|n| {
+                let at = format!("{path}.{field}");
+                let n = request::header_name(n, &at)?;
+                request::check_settable(&n, &at, sources)?;
+                Ok(n)
+            })
+            .transpose()
+    };
+    let forward_jws_header = settable("forward_jws_header", &provider.forward_jws_header)?;
+    let forward_payload_header =
+        settable("forward_payload_header", &provider.forward_payload_header)?;
+    let at = format!("{path}.claim_to_headers");
+    let claim_to_headers = request::claim_headers(&provider.claim_to_headers, &at)?;
+    for (i, (header, _)) in claim_to_headers.iter().enumerate() {
+        request::check_settable(header, &format!("{at}[{i}].header_name"), sources)?;
+    }
     Ok(Provider {
         name,
         issuer: provider.issuer,
         audiences: provider.audiences,
         keys,
         typ: provider.typ.map(|t| normalise_typ(&t)),
+        forward: provider.forward,
+        forward_jws_header,
+        forward_payload_header,
+        claim_to_headers,
     })
 }
 

@@ -8,6 +8,7 @@
 //! path of the offending field.
 
 pub mod compile;
+pub mod request;
 pub mod schema;
 
 pub use compile::{CompiledConfig, Provider};

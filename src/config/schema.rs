@@ -34,6 +34,105 @@ pub struct Config {
     /// algorithm.
     #[serde(default)]
     pub algorithms: Algorithms,
+    /// Headers the token is read from, in order. Default
+    /// `[{"name": "authorization", "value_prefix": "Bearer "}]`.
+    #[serde(default = "default_from_headers")]
+    pub from_headers: Vec<HeaderSource>,
+    /// Query parameters the token is read from. Default none.
+    #[serde(default)]
+    pub from_params: Vec<String>,
+    /// Cookies the token is read from. Default none.
+    #[serde(default)]
+    pub from_cookies: Vec<String>,
+    /// `realm` in `WWW-Authenticate`. Default `jwe-authn`.
+    #[serde(default = "default_realm")]
+    pub realm: String,
+    /// Ordered route rules; the first match decides. Default none: every
+    /// request needs a valid token from any provider.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// The verified-token cache (per Envoy worker).
+    #[serde(default)]
+    pub cache: CacheConfig,
+}
+
+/// A header the token may be in, as in `jwt_authn`'s `from_headers`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderSource {
+    /// Header name (case-insensitive). Required.
+    pub name: String,
+    /// Prefix before the token, e.g. `Bearer ` (compared case-insensitively).
+    /// Default none.
+    #[serde(default)]
+    pub value_prefix: Option<String>,
+}
+
+/// One route rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Which requests the rule applies to. Required.
+    #[serde(rename = "match")]
+    pub matcher: RouteMatch,
+    /// `allow` (public route), `any` (any provider) or a provider name.
+    /// Required.
+    pub requires: String,
+    /// Let requests without a token through (a present but invalid token is
+    /// still rejected). Default false.
+    #[serde(default)]
+    pub allow_missing: bool,
+    /// Claim (dot path) → accepted values; one must match (arrays and
+    /// space-separated `scope` strings by membership). Default none.
+    #[serde(default)]
+    pub required_claims: BTreeMap<String, Vec<String>>,
+}
+
+/// A route matcher: exactly one of `prefix` and `path`, optional methods.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteMatch {
+    /// Path prefix (the query string is ignored).
+    #[serde(default)]
+    pub prefix: Option<String>,
+    /// Exact path (the query string is ignored).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// HTTP methods; default any.
+    #[serde(default)]
+    pub methods: Vec<String>,
+}
+
+/// Cache settings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Most cached tokens per worker; 0 disables the cache. Default 10000.
+    #[serde(default = "default_cache_entries")]
+    pub max_entries: usize,
+    /// Longest a verified token stays cached, in seconds (never past its
+    /// `exp`). Default 300.
+    #[serde(default = "default_cache_ttl")]
+    pub ttl_seconds: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            max_entries: default_cache_entries(),
+            ttl_seconds: default_cache_ttl(),
+        }
+    }
+}
+
+/// A claim copied into a request header, as in `jwt_authn`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimToHeader {
+    /// The header to set. Required.
+    pub header_name: String,
+    /// The claim, as a dot path (`realm_access.roles`). Required.
+    pub claim_name: String,
 }
 
 /// A set of keys: a JWKS (`keys`) and/or PEM keys (`pem`).
@@ -80,6 +179,19 @@ pub struct ProviderConfig {
     /// case-insensitively, an `application/` prefix ignored. Default: not checked.
     #[serde(default)]
     pub typ: Option<String>,
+    /// Keep the token in the header it came from. Default false: removed
+    /// before the request goes upstream.
+    #[serde(default)]
+    pub forward: bool,
+    /// Header that receives the decrypted, still-signed inner JWT. Default none.
+    #[serde(default)]
+    pub forward_jws_header: Option<String>,
+    /// Header that receives the claims JSON, base64url. Default none.
+    #[serde(default)]
+    pub forward_payload_header: Option<String>,
+    /// Claims copied into headers. Default none.
+    #[serde(default)]
+    pub claim_to_headers: Vec<ClaimToHeader>,
 }
 
 /// Algorithm allow-lists. A missing list allows every supported algorithm.
@@ -95,6 +207,25 @@ pub struct Algorithms {
     /// JWS `alg` values. Default all supported.
     #[serde(default)]
     pub signature: Option<Vec<String>>,
+}
+
+fn default_from_headers() -> Vec<HeaderSource> {
+    vec![HeaderSource {
+        name: "authorization".into(),
+        value_prefix: Some("Bearer ".into()),
+    }]
+}
+
+fn default_realm() -> String {
+    "jwe-authn".into()
+}
+
+fn default_cache_entries() -> usize {
+    10_000
+}
+
+fn default_cache_ttl() -> u64 {
+    300
 }
 
 fn default_clock_skew() -> u64 {

@@ -1,0 +1,266 @@
+//! The request-side configuration, compiled: where tokens come from, which
+//! routes need what, and which headers the filter manages.
+
+use super::schema::{ClaimToHeader, HeaderSource, Rule};
+use crate::error::ConfigError;
+use std::collections::BTreeSet;
+
+/// Where a token may be found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A request header (lower-case name) with an optional prefix.
+    Header {
+        name: String,
+        prefix: Option<String>,
+    },
+    /// A query parameter.
+    Param(String),
+    /// A cookie.
+    Cookie(String),
+}
+
+/// What a route requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requirement {
+    /// A public route: no token needed, none checked.
+    Allow,
+    /// A valid token from any provider.
+    Any,
+    /// A valid token from the provider with this index.
+    Provider(usize),
+}
+
+/// How a rule matches a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathMatch {
+    Prefix(String),
+    Exact(String),
+}
+
+/// A compiled route rule.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// The path matcher (applied to the path without its query string).
+    pub path: PathMatch,
+    /// Upper-case methods; empty matches any.
+    pub methods: Vec<String>,
+    /// What the route requires.
+    pub requires: Requirement,
+    /// Anonymous requests pass; invalid tokens are still rejected.
+    pub allow_missing: bool,
+    /// (claim path segments, accepted values).
+    pub required_claims: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl CompiledRule {
+    /// True when the rule applies to `method` and `path` (query ignored).
+    pub fn matches(&self, method: &str, path: &str) -> bool {
+        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let path_ok = match &self.path {
+            PathMatch::Prefix(p) => path.starts_with(p.as_str()),
+            PathMatch::Exact(p) => path == p,
+        };
+        path_ok
+            && (self.methods.is_empty()
+                || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+    }
+}
+
+/// RFC 9110 token characters, for header names.
+fn is_token(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A header name the filter may read or set: a token, lower-cased.
+pub fn header_name(name: &str, path: &str) -> Result<String, ConfigError> {
+    if !is_token(name) {
+        return Err(ConfigError::new(
+            path,
+            "expected an HTTP header name (token characters, no `:`)",
+        ));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// Compile the token sources.
+pub fn sources(
+    headers: &[HeaderSource],
+    params: &[String],
+    cookies: &[String],
+) -> Result<Vec<Source>, ConfigError> {
+    let mut out = Vec::new();
+    for (i, h) in headers.iter().enumerate() {
+        let name = header_name(&h.name, &format!("from_headers[{i}].name"))?;
+        if h.value_prefix
+            .as_deref()
+            .is_some_and(|p| p.bytes().any(|b| b.is_ascii_control()))
+        {
+            return Err(ConfigError::new(
+                format!("from_headers[{i}].value_prefix"),
+                "must not contain control characters",
+            ));
+        }
+        out.push(Source::Header {
+            name,
+            prefix: h.value_prefix.clone().filter(|p| !p.is_empty()),
+        });
+    }
+    for (i, p) in params.iter().enumerate() {
+        if p.is_empty() || p.contains(['&', '=', '#']) {
+            return Err(ConfigError::new(
+                format!("from_params[{i}]"),
+                "expected a query parameter name",
+            ));
+        }
+        out.push(Source::Param(p.clone()));
+    }
+    for (i, c) in cookies.iter().enumerate() {
+        if !is_token(c) {
+            return Err(ConfigError::new(
+                format!("from_cookies[{i}]"),
+                "expected a cookie name",
+            ));
+        }
+        out.push(Source::Cookie(c.clone()));
+    }
+    if out.is_empty() {
+        return Err(ConfigError::new(
+            "from_headers",
+            "at least one token source is required",
+        ));
+    }
+    Ok(out)
+}
+
+/// Split a claim dot path, refusing empty segments.
+pub fn claim_path(claim: &str, path: &str) -> Result<Vec<String>, ConfigError> {
+    let segments: Vec<String> = claim.split('.').map(str::to_string).collect();
+    if segments.iter().any(String::is_empty) {
+        return Err(ConfigError::new(
+            path,
+            "expected a claim name or dot path such as `realm_access.roles`",
+        ));
+    }
+    Ok(segments)
+}
+
+/// Compile the rules; `provider_index` maps a provider name to its index.
+pub fn rules(
+    rules: &[Rule],
+    provider_index: impl Fn(&str) -> Option<usize>,
+) -> Result<Vec<CompiledRule>, ConfigError> {
+    let mut out = Vec::with_capacity(rules.len());
+    for (i, rule) in rules.iter().enumerate() {
+        let at = format!("rules[{i}]");
+        let path = match (&rule.matcher.prefix, &rule.matcher.path) {
+            (Some(p), None) if p.starts_with('/') => PathMatch::Prefix(p.clone()),
+            (None, Some(p)) if p.starts_with('/') => PathMatch::Exact(p.clone()),
+            _ => {
+                return Err(ConfigError::new(
+                    format!("{at}.match"),
+                    "expected exactly one of `prefix` and `path`, starting with `/`",
+                ))
+            }
+        };
+        let mut methods = Vec::new();
+        for (j, m) in rule.matcher.methods.iter().enumerate() {
+            if !is_token(m) {
+                return Err(ConfigError::new(
+                    format!("{at}.match.methods[{j}]"),
+                    "expected an HTTP method",
+                ));
+            }
+            methods.push(m.to_ascii_uppercase());
+        }
+        let requires = match rule.requires.as_str() {
+            "allow" => Requirement::Allow,
+            "any" => Requirement::Any,
+            name => Requirement::Provider(provider_index(name).ok_or_else(|| {
+                ConfigError::new(
+                    format!("{at}.requires"),
+                    format!("expected `allow`, `any` or a provider name, not `{name}`"),
+                )
+            })?),
+        };
+        if requires == Requirement::Allow
+            && (!rule.required_claims.is_empty() || rule.allow_missing)
+        {
+            return Err(ConfigError::new(
+                format!("{at}.requires"),
+                "`allow` checks no token: `required_claims` and `allow_missing` would have no effect",
+            ));
+        }
+        let mut required_claims = Vec::new();
+        for (claim, values) in &rule.required_claims {
+            let claim_at = format!("{at}.required_claims.{claim}");
+            if values.is_empty() {
+                return Err(ConfigError::new(
+                    claim_at,
+                    "expected at least one accepted value",
+                ));
+            }
+            required_claims.push((claim_path(claim, &claim_at)?, values.clone()));
+        }
+        out.push(CompiledRule {
+            path,
+            methods,
+            requires,
+            allow_missing: rule.allow_missing,
+            required_claims,
+        });
+    }
+    Ok(out)
+}
+
+/// Compile `claim_to_headers`.
+pub fn claim_headers(
+    list: &[ClaimToHeader],
+    at: &str,
+) -> Result<Vec<(String, Vec<String>)>, ConfigError> {
+    list.iter()
+        .enumerate()
+        .map(|(i, c)| {
+            Ok((
+                header_name(&c.header_name, &format!("{at}[{i}].header_name"))?,
+                claim_path(&c.claim_name, &format!("{at}[{i}].claim_name"))?,
+            ))
+        })
+        .collect()
+}
+
+/// Names that must never be set from a token: pseudo-headers are refused by
+/// [`header_name`]; these would change routing or framing.
+pub fn check_settable(name: &str, path: &str, sources: &[Source]) -> Result<(), ConfigError> {
+    const FORBIDDEN: &[&str] = &[
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "te",
+        "upgrade",
+        "cookie",
+    ];
+    let is_source = sources
+        .iter()
+        .any(|s| matches!(s, Source::Header { name: n, .. } if n == name));
+    if FORBIDDEN.contains(&name) || is_source {
+        return Err(ConfigError::new(
+            path,
+            format!("`{name}` cannot be set by the filter"),
+        ));
+    }
+    Ok(())
+}
+
+/// Every header any provider may set, deduplicated: removed from every
+/// incoming request so a client can never supply them.
+pub fn managed(headers: impl IntoIterator<Item = String>) -> Vec<String> {
+    headers
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}

@@ -1,0 +1,242 @@
+//! Step 5: the decision for one request — the core's entry point.
+//!
+//! [`decide`] takes what the host read (method, path, the source headers),
+//! the time, the compiled configuration and the worker's cache, and returns
+//! either the header changes to apply before forwarding, or the response to
+//! send instead. It picks the route rule, extracts the token, serves it from
+//! the cache or runs [`pipeline::verify_token`], then checks the rule's
+//! provider and `required_claims`.
+
+use crate::cache::Cache;
+use crate::config::request::{CompiledRule, PathMatch, Requirement};
+use crate::config::CompiledConfig;
+use crate::error::Reason;
+use crate::extract::{self, Request};
+use crate::forward::{self, claim, Verified};
+use crate::pipeline;
+use serde_json::Value;
+use std::rc::Rc;
+
+/// Who the request was authenticated as: for filter state and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub provider: String,
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+}
+
+/// Whether the cache answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// No token was verified (public route or anonymous request).
+    None,
+    Hit,
+    Miss,
+}
+
+/// Forward the request, with these header changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allow {
+    /// Headers to remove first (the managed headers, the token's header
+    /// unless `forward`).
+    pub remove: Vec<String>,
+    /// Headers to set.
+    pub add: Vec<(String, String)>,
+    /// The verified identity, when a token was verified.
+    pub identity: Option<Identity>,
+    pub cache: CacheUse,
+}
+
+/// Answer the request directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deny {
+    /// 401 or 403.
+    pub status: u16,
+    /// The `WWW-Authenticate` value.
+    pub www_authenticate: String,
+    /// A small JSON body.
+    pub body: String,
+    /// The precise reason: logs and stats only.
+    pub reason: Reason,
+    /// Outer `kid` (sanitised) and `alg`, for the log line.
+    pub kid: Option<String>,
+    pub alg: Option<&'static str>,
+    pub cache: CacheUse,
+}
+
+/// The decision for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow(Allow),
+    Deny(Deny),
+}
+
+/// Without rules, or when none matches: a valid token from any provider.
+const DEFAULT_RULE: CompiledRule = CompiledRule {
+    path: PathMatch::Prefix(String::new()),
+    methods: Vec::new(),
+    requires: Requirement::Any,
+    allow_missing: false,
+    required_claims: Vec::new(),
+};
+
+fn deny(
+    config: &CompiledConfig,
+    reason: Reason,
+    kid: Option<String>,
+    alg: Option<&'static str>,
+    cache: CacheUse,
+) -> Decision {
+    let (www_authenticate, body) = match reason.bearer_error() {
+        None => (
+            format!("Bearer realm=\"{}\"", config.realm),
+            r#"{"error":"unauthorized","error_description":"a bearer token is required"}"#,
+        ),
+        Some("insufficient_scope") => (
+            format!(
+                "Bearer realm=\"{}\", error=\"insufficient_scope\", error_description=\"the token does not grant access to this resource\"",
+                config.realm
+            ),
+            r#"{"error":"insufficient_scope","error_description":"the token does not grant access to this resource"}"#,
+        ),
+        Some(_) => (
+            format!(
+                "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"the access token is invalid\"",
+                config.realm
+            ),
+            r#"{"error":"invalid_token","error_description":"the access token is invalid"}"#,
+        ),
+    };
+    Decision::Deny(Deny {
+        status: reason.status(),
+        www_authenticate,
+        body: body.to_string(),
+        reason,
+        kid,
+        alg,
+        cache,
+    })
+}
+
+/// True when the claim at `path` holds one of `accepted`: a string equal to
+/// one (or, for `scope`/`scp`, containing one as a space-separated word), or
+/// an array containing one.
+fn claim_matches(
+    claims: &serde_json::Map<String, Value>,
+    path: &[String],
+    accepted: &[String],
+) -> bool {
+    let is_scope = matches!(path, [only] if only == "scope" || only == "scp");
+    match claim(claims, path) {
+        Some(Value::String(s)) if is_scope => s.split(' ').any(|w| accepted.iter().any(|a| a == w)),
+        Some(Value::String(s)) => accepted.iter().any(|a| a == s),
+        Some(Value::Array(items)) => items
+            .iter()
+            .any(|v| v.as_str().is_some_and(|s| accepted.iter().any(|a| a == s))),
+        Some(Value::Bool(b)) => accepted.iter().any(|a| *a == b.to_string()),
+        Some(Value::Number(n)) => accepted.iter().any(|a| *a == n.to_string()),
+        _ => false,
+    }
+}
+
+/// Decide what to do with `request` at `now` (seconds since the epoch).
+pub fn decide(
+    request: &Request<'_>,
+    now: u64,
+    config: &CompiledConfig,
+    cache: &mut Cache,
+) -> Decision {
+    let default_rule = DEFAULT_RULE;
+    let rule = config
+        .rules
+        .iter()
+        .find(|r| r.matches(request.method, request.path))
+        .unwrap_or(&default_rule);
+    let mut remove = config.managed_headers.clone();
+    if rule.requires == Requirement::Allow {
+        return Decision::Allow(Allow {
+            remove,
+            add: Vec::new(),
+            identity: None,
+            cache: CacheUse::None,
+        });
+    }
+    let Some(found) = extract::find(&config.sources, request) else {
+        if rule.allow_missing {
+            return Decision::Allow(Allow {
+                remove,
+                add: Vec::new(),
+                identity: None,
+                cache: CacheUse::None,
+            });
+        }
+        return deny(config, Reason::Missing, None, None, CacheUse::None);
+    };
+
+    let (verified, cache_use) = match cache.get(found.token, now) {
+        Some(v) => (v, CacheUse::Hit),
+        None => match pipeline::verify_token(found.token, now, config) {
+            Ok(accepted) => {
+                let Some(provider) = config.provider_named(&accepted.provider) else {
+                    return deny(config, Reason::Issuer, None, None, CacheUse::Miss);
+                };
+                let valid_until = accepted.expires_at.map(|exp| {
+                    exp.saturating_add(config.clock_skew_seconds)
+                        .saturating_sub(1)
+                });
+                let verified = Rc::new(Verified {
+                    headers: forward::headers(provider, &accepted),
+                    accepted,
+                });
+                cache.insert(found.token, Rc::clone(&verified), now, valid_until);
+                (verified, CacheUse::Miss)
+            }
+            Err(rejected) => {
+                return deny(
+                    config,
+                    rejected.reason,
+                    rejected.kid,
+                    rejected.alg,
+                    CacheUse::Miss,
+                )
+            }
+        },
+    };
+
+    let accepted = &verified.accepted;
+    if let Requirement::Provider(i) = rule.requires {
+        if config.providers.get(i).map(|p| p.name.as_str()) != Some(accepted.provider.as_str()) {
+            return deny(config, Reason::Issuer, None, None, cache_use);
+        }
+    }
+    if !rule
+        .required_claims
+        .iter()
+        .all(|(path, values)| claim_matches(&accepted.claims, path, values))
+    {
+        return deny(config, Reason::Forbidden, None, None, cache_use);
+    }
+    let forward_token = config
+        .provider_named(&accepted.provider)
+        .is_some_and(|p| p.forward);
+    if let (false, Some(header)) = (forward_token, found.header) {
+        remove.push(header.to_string());
+    }
+    let text = |name: &str| {
+        accepted
+            .claims
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    Decision::Allow(Allow {
+        remove,
+        add: verified.headers.clone(),
+        identity: Some(Identity {
+            provider: accepted.provider.clone(),
+            iss: text("iss"),
+            sub: text("sub"),
+        }),
+        cache: cache_use,
+    })
+}
