@@ -41,9 +41,10 @@ cli:
 	$(CARGO) build --release --bin jwe-authn
 
 ## Checks.
-lint:
+lint: wasm-target
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
 
 audit:
 	scripts/audit.sh

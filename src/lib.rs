@@ -10,7 +10,9 @@
 //! 2. [`decrypt`]  — parse the compact JWE and decrypt it with a configured key ([`jose::jwe`]);
 //! 3. [`verify`]   — verify the inner JWS with the issuer's keys ([`jose::jws`]);
 //! 4. [`validate`] — check `exp`, `nbf`, `iss`, `aud` and `typ`;
-//! 5. [`pipeline`] — the whole chain above as one function, shared by the filter and the CLI.
+//!    ([`pipeline`] is steps 2–4 as one function, shared by the filter and the CLI);
+//! 5. [`decide`]   — route rules, `required_claims` and the [`cache`]: allow or deny;
+//! 6. [`forward`]  — the headers an accepted request carries upstream.
 //!
 //! Everything above is a pure core: it never reads the clock or the environment,
 //! and it knows nothing of proxy-wasm. `now` is an argument, keys are parsed once
@@ -21,13 +23,19 @@
 //! only for `wasm32`.
 
 #[forbid(unsafe_code)]
+pub mod cache;
+#[forbid(unsafe_code)]
 pub mod config;
+#[forbid(unsafe_code)]
+pub mod decide;
 #[forbid(unsafe_code)]
 pub mod decrypt;
 #[forbid(unsafe_code)]
 pub mod error;
 #[forbid(unsafe_code)]
 pub mod extract;
+#[forbid(unsafe_code)]
+pub mod forward;
 #[forbid(unsafe_code)]
 pub mod jose;
 #[forbid(unsafe_code)]
@@ -36,3 +44,6 @@ pub mod pipeline;
 pub mod validate;
 #[forbid(unsafe_code)]
 pub mod verify;
+
+#[cfg(target_arch = "wasm32")]
+mod filter;
