@@ -57,8 +57,8 @@ test: setup lint wasm audit
 	$(CARGO) test --all-targets
 	@echo "make test: all checks passed"
 
-## The quick start.
-demo: cli
+## The quick start: Envoy with the filter, three requests, then stop.
+demo: setup wasm cli
 	scripts/demo.sh
 
 clean:

@@ -1,55 +1,83 @@
 #!/usr/bin/env bash
-# The quick-start demo: generate keys, mint a valid, an expired and a tampered
-# nested JWE with the CLI, and run each through `jwe-authn verify` — the exact
-# pipeline the Envoy filter runs. Everything lives in a temporary directory
-# that is removed on exit.
+# The quick-start demo, on loopback: fresh keys, Envoy with the filter in
+# front of an echo upstream, then three requests — a valid token (200 with
+# the forwarded claims), an expired one (401) and a tampered one (401).
+# Stops everything it started and removes its temporary directory on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cli=target/release/jwe-authn
-[ -x "$cli" ] || cargo build --release --bin jwe-authn
+envoy=.venv/bin/envoy
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
+envoy_pid=
+cleanup() {
+  [ -n "$envoy_pid" ] && kill "$envoy_pid" 2>/dev/null && wait "$envoy_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
-say "1. Keys: an X25519 key to decrypt tokens, an Ed25519 key the IdP signs with"
-$cli keygen --kty OKP --crv X25519 --kid demo-enc > "$work/enc.jwk"
-$cli keygen --kty OKP --crv Ed25519 --kid demo-sig > "$work/sig.jwk"
-$cli keygen --public "$work/sig.jwk" > "$work/sig.pub.jwk"
-$cli keygen --public "$work/enc.jwk" > "$work/enc.pub.jwk"
-cat > "$work/config.json" <<JSON
-{
-  "decryption_keys": {"keys": [$(cat "$work/enc.jwk")]},
-  "providers": {
-    "demo-idp": {
-      "issuer": "https://idp.demo.example",
-      "audiences": ["orders-api"],
-      "local_jwks": {"keys": [$(cat "$work/sig.pub.jwk")]}
-    }
-  }
-}
-JSON
-echo "config: $work/config.json"
+say "1. Fresh demo keys: X25519 to decrypt tokens, Ed25519 for the IdP's signatures"
+$cli keygen --kty OKP --crv X25519 --kid demo-enc-1 > "$work/decrypt.jwk"
+$cli keygen --kty OKP --crv Ed25519 --kid demo-sig-1 > "$work/sign.jwk"
+$cli keygen --public "$work/decrypt.jwk" > "$work/encrypt.pub.jwk"
+$cli keygen --public "$work/sign.jwk" > "$work/verify.pub.jwk"
+
+# envoy/envoy.yaml with these keys and free ports.
+read -r api echo admin < <(python3 -c 'import socket
+ports=[]
+for _ in range(3):
+    s=socket.socket(); s.bind(("127.0.0.1",0)); ports.append(s.getsockname()[1]); s.close()
+print(*ports)')
+python3 - "$work" "$api" "$echo" "$admin" <<'PY'
+import json, sys, re, os
+work, api, echo, admin = sys.argv[1:]
+text = open("envoy/envoy.yaml").read()
+# The filter configuration is the JSON block under `value: |`.
+lines = text.split("\n")
+start = next(i for i, l in enumerate(lines) if l.strip() == "value: |") + 1
+indent = len(lines[start]) - len(lines[start].lstrip())
+end = start
+while end < len(lines) and (lines[end].startswith(" " * indent) or not lines[end].strip()):
+    end += 1
+config = json.loads("\n".join(lines[start:end]))
+config["decryption_keys"]["keys"] = [json.load(open(f"{work}/decrypt.jwk"))]
+config["providers"]["demo-idp"]["local_jwks"]["keys"] = [json.load(open(f"{work}/verify.pub.jwk"))]
+block = [" " * indent + l for l in json.dumps(config, indent=2).split("\n")]
+text = "\n".join(lines[:start] + block + lines[end:])
+text = (text.replace("port_value: 10000", f"port_value: {api}")
+            .replace("port_value: 10001", f"port_value: {echo}")
+            .replace("port_value: 9901", f"port_value: {admin}")
+            .replace("filename: target/", f"filename: {os.getcwd()}/target/"))
+open(f"{work}/envoy.yaml", "w").write(text)
+PY
+
+say "2. Envoy ${api} (API) -> jwe_authn -> echo upstream; admin on ${admin}"
+$envoy -c "$work/envoy.yaml" --concurrency 1 --use-dynamic-base-id -l warn > "$work/envoy.out" 2>&1 &
+envoy_pid=$!
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:${admin}/ready" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+curl -sf "http://127.0.0.1:${admin}/ready" >/dev/null || { cat "$work/envoy.out"; exit 1; }
 
 claims='{"iss":"https://idp.demo.example","sub":"alice","aud":"orders-api","scope":"orders:read"}'
-say "2. Mint: EdDSA-signed JWT inside ECDH-ES+A256KW / A256GCM"
-valid=$($cli mint --claims "$claims" --sign-key "$work/sig.jwk" --encrypt-key "$work/enc.pub.jwk" \
-  --alg ECDH-ES+A256KW --enc A256GCM --expires-in 1h)
-expired=$($cli mint --claims "$claims" --sign-key "$work/sig.jwk" --encrypt-key "$work/enc.pub.jwk" \
-  --expires-in 1h --now $(( $(date +%s) - 7200 )))
-# Flip one character in the ciphertext (the fourth segment).
+mint() { $cli mint --claims "$claims" --sign-key "$work/sign.jwk" --encrypt-key "$work/encrypt.pub.jwk" \
+  --alg ECDH-ES+A256KW --enc A256GCM "$@"; }
+valid=$(mint --expires-in 1h)
+expired=$(mint --expires-in 1h --now $(( $(date +%s) - 7200 )))
 tampered=$(python3 -c 'import sys; p=sys.argv[1].split("."); c=p[3]; p[3]=("A" if c[0]!="A" else "B")+c[1:]; print(".".join(p))' "$valid")
-echo "${valid:0:60}… (${#valid} bytes)"
-$cli inspect "$valid"
+say "3. Tokens: nested JWEs (EdDSA JWT inside ECDH-ES+A256KW/A256GCM), e.g."
+echo "${valid:0:72}… (${#valid} bytes)"
 
-run() {
-  local name=$1 token=$2
-  say "3. verify: $name"
-  set +e
-  $cli verify --config "$work/config.json" --token "$token"
-  echo "exit code: $?"
-  set -e
+request() {
+  say "$1"
+  echo "\$ curl -i http://127.0.0.1:${api}/orders -H 'Authorization: Bearer …'"
+  curl -s -i "http://127.0.0.1:${api}/orders" -H "Authorization: Bearer $2" | grep -v -i '^date:\|^x-request-id\|^x-envoy\|^server:\|^content-length'
 }
-run "valid token (expect exit 0 and the claims)" "$valid"
-run "expired token (expect exit 1)" "$expired"
-run "tampered token (expect exit 1)" "$tampered"
+request "4. A valid token: 200, the upstream sees the verified claims (x-jwt-*), not the JWE" "$valid"
+request "5. An expired token: 401 invalid_token" "$expired"
+echo
+request "6. A tampered token: 401 invalid_token (the same answer: no oracle)" "$tampered"
+echo
+say "7. Filter stats (curl http://127.0.0.1:${admin}/stats | grep jwe_authn)"
+curl -s "http://127.0.0.1:${admin}/stats" | grep 'wasmcustom.jwe_authn' | grep -v ': 0$'
