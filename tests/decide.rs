@@ -1,0 +1,282 @@
+//! The core's entry point, natively: rules, required claims, forwarding and
+//! the cache, without Envoy.
+
+// Tests unwrap and index freely: a panic here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use common::*;
+use jwe_authn::cache::Cache;
+use jwe_authn::config::CompiledConfig;
+use jwe_authn::decide::{decide, CacheUse, Decision};
+use jwe_authn::error::Reason;
+use jwe_authn::extract::Request;
+use jwe_authn::jose::alg::{
+    ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
+};
+use jwe_authn::jose::jwk::{Jwk, KeyType};
+use serde_json::{json, Value};
+
+struct Setup {
+    enc: Jwk,
+    sig: Jwk,
+    config: CompiledConfig,
+}
+
+fn setup(extra: Value, provider_extra: Value) -> Setup {
+    let enc = key(KeyType::Oct { bytes: 32 }, "e");
+    let sig = key(KeyType::P256, "s");
+    let mut config = config_value(&[private(&enc)], &[public(&sig)], extra);
+    if let (Value::Object(p), Value::Object(more)) =
+        (&mut config["providers"]["test"], provider_extra)
+    {
+        p.extend(more);
+    }
+    Setup {
+        config: compile(&config),
+        enc,
+        sig,
+    }
+}
+
+fn token(s: &Setup, claims: &Value) -> String {
+    mint(
+        Sig::Es256,
+        &s.sig,
+        Alg::A256Kw,
+        Enc::A256Gcm,
+        &s.enc,
+        claims,
+    )
+}
+
+fn run(
+    s: &Setup,
+    cache: &mut Cache,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Decision {
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    decide(
+        &Request {
+            method,
+            path,
+            headers: &headers,
+        },
+        NOW,
+        &s.config,
+        cache,
+    )
+}
+
+fn status(d: &Decision) -> u16 {
+    match d {
+        Decision::Allow(_) => 200,
+        Decision::Deny(d) => d.status,
+    }
+}
+
+#[test]
+fn required_claims_match_by_membership() {
+    let rules = json!({"rules": [
+        {"match": {"prefix": "/write", "methods": ["POST"]}, "requires": "any", "required_claims": {"scope": ["write"]}},
+        {"match": {"path": "/roles"}, "requires": "test", "required_claims": {"realm_access.roles": ["admin"]}}
+    ]});
+    let s = setup(rules, json!({}));
+    let mut cache = Cache::new(100, 300);
+    let mut c = claims();
+    c["scope"] = json!("read write");
+    c["realm_access"] = json!({"roles": ["user", "admin"]});
+    let auth = format!("Bearer {}", token(&s, &c));
+    assert_eq!(
+        status(&run(
+            &s,
+            &mut cache,
+            "POST",
+            "/write/x",
+            &[("authorization", &auth)]
+        )),
+        200
+    );
+    assert_eq!(
+        status(&run(
+            &s,
+            &mut cache,
+            "GET",
+            "/roles?x=1",
+            &[("authorization", &auth)]
+        )),
+        200
+    );
+    c["scope"] = json!("read writer");
+    c["realm_access"] = json!({"roles": "admin-ish"});
+    let auth = format!("Bearer {}", token(&s, &c));
+    let d = run(
+        &s,
+        &mut cache,
+        "POST",
+        "/write",
+        &[("authorization", &auth)],
+    );
+    assert!(
+        matches!(&d, Decision::Deny(d) if d.reason == Reason::Forbidden && d.status == 403 && d.www_authenticate.contains("insufficient_scope")),
+        "{d:?}"
+    );
+    assert_eq!(
+        status(&run(
+            &s,
+            &mut cache,
+            "GET",
+            "/roles",
+            &[("authorization", &auth)]
+        )),
+        403
+    );
+    // The rule's method filter: GET /write falls to the default rule.
+    assert_eq!(
+        status(&run(
+            &s,
+            &mut cache,
+            "GET",
+            "/write",
+            &[("authorization", &auth)]
+        )),
+        200
+    );
+}
+
+#[test]
+fn forwarding_headers_and_the_cache() {
+    let s = setup(
+        json!({}),
+        json!({"forward_payload_header": "x-payload", "claim_to_headers": [{"header_name": "X-Sub", "claim_name": "sub"}]}),
+    );
+    let mut cache = Cache::new(100, 300);
+    let auth = format!("Bearer {}", token(&s, &claims()));
+    let first = run(&s, &mut cache, "GET", "/", &[("authorization", &auth)]);
+    let Decision::Allow(a) = first else {
+        panic!("{first:?}")
+    };
+    assert_eq!(a.cache, CacheUse::Miss);
+    assert!(a.remove.contains(&"x-payload".to_string()) && a.remove.contains(&"x-sub".to_string()));
+    assert!(
+        a.remove.contains(&"authorization".to_string()),
+        "the token is removed unless forward"
+    );
+    assert!(a.add.contains(&("x-sub".to_string(), "alice".to_string())));
+    assert_eq!(a.identity.as_ref().unwrap().sub.as_deref(), Some("alice"));
+    let second = run(&s, &mut cache, "GET", "/", &[("authorization", &auth)]);
+    let Decision::Allow(b) = second else { panic!() };
+    assert_eq!(b.cache, CacheUse::Hit);
+    assert_eq!(b.add, a.add);
+}
+
+#[test]
+fn forward_true_keeps_the_token() {
+    let s = setup(json!({}), json!({"forward": true}));
+    let mut cache = Cache::new(0, 0);
+    let auth = format!("Bearer {}", token(&s, &claims()));
+    let Decision::Allow(a) = run(&s, &mut cache, "GET", "/", &[("authorization", &auth)]) else {
+        panic!()
+    };
+    assert!(!a.remove.contains(&"authorization".to_string()));
+    assert_eq!(a.cache, CacheUse::Miss);
+}
+
+#[test]
+fn allow_missing_and_public_routes() {
+    let s = setup(
+        json!({"rules": [
+            {"match": {"prefix": "/public"}, "requires": "any", "allow_missing": true},
+            {"match": {"prefix": "/health"}, "requires": "allow"}
+        ]}),
+        json!({}),
+    );
+    let mut cache = Cache::new(100, 300);
+    assert_eq!(status(&run(&s, &mut cache, "GET", "/public", &[])), 200);
+    let d = run(
+        &s,
+        &mut cache,
+        "GET",
+        "/public",
+        &[("authorization", "Bearer nope")],
+    );
+    assert!(
+        matches!(&d, Decision::Deny(d) if d.status == 401 && d.www_authenticate.contains("invalid_token"))
+    );
+    assert_eq!(
+        status(&run(
+            &s,
+            &mut cache,
+            "GET",
+            "/health",
+            &[("authorization", "Bearer nope")]
+        )),
+        200
+    );
+    let d = run(&s, &mut cache, "GET", "/private", &[]);
+    assert!(
+        matches!(&d, Decision::Deny(d) if d.reason == Reason::Missing && d.www_authenticate == r#"Bearer realm="jwe-authn""#)
+    );
+}
+
+#[test]
+fn a_rule_for_one_provider_refuses_another() {
+    let enc = key(KeyType::Oct { bytes: 32 }, "e");
+    let a = key(KeyType::P256, "a");
+    let b = key(KeyType::P256, "b");
+    let config = compile(&json!({
+        "decryption_keys": {"keys": [private(&enc)]},
+        "providers": {
+            "a": {"issuer": "https://a", "local_jwks": {"keys": [public(&a)]}},
+            "b": {"issuer": "https://b", "local_jwks": {"keys": [public(&b)]}}
+        },
+        "rules": [{"match": {"prefix": "/a"}, "requires": "a"}]
+    }));
+    let mut c = claims();
+    c["iss"] = json!("https://b");
+    let t = mint(Sig::Es256, &b, Alg::A256Kw, Enc::A256Gcm, &enc, &c);
+    let headers = vec![("authorization".to_string(), format!("Bearer {t}"))];
+    let mut cache = Cache::new(10, 300);
+    let req = |path| Request {
+        method: "GET",
+        path,
+        headers: &headers,
+    };
+    assert!(matches!(
+        decide(&req("/b"), NOW, &config, &mut cache),
+        Decision::Allow(_)
+    ));
+    assert!(
+        matches!(decide(&req("/a"), NOW, &config, &mut cache), Decision::Deny(d) if d.reason == Reason::Issuer)
+    );
+}
+
+#[test]
+fn a_key_restricted_to_signatures_cannot_decrypt() {
+    let enc = key(KeyType::Oct { bytes: 32 }, "e");
+    let sig = key(KeyType::P256, "s");
+    let mut restricted = private(&enc);
+    restricted["use"] = json!("sig");
+    let config = compile(&config_value(&[restricted], &[public(&sig)], json!({})));
+    let t = mint(Sig::Es256, &sig, Alg::A256Kw, Enc::A256Gcm, &enc, &claims());
+    let err = jwe_authn::pipeline::verify_token(&t, NOW, &config).unwrap_err();
+    assert_eq!(
+        err.reason,
+        Reason::Decrypt("no decryption key fits kid and alg")
+    );
+    let mut ops = private(&enc);
+    ops["key_ops"] = json!(["wrapKey"]);
+    let config = compile(&config_value(&[ops], &[public(&sig)], json!({})));
+    assert!(jwe_authn::pipeline::verify_token(&t, NOW, &config).is_err());
+}
