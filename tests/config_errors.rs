@@ -143,3 +143,36 @@ fn a_public_key_cannot_decrypt() {
     let (path, msg) = error_for(c);
     assert_eq!(path, "decryption_keys.keys[0]", "{msg}");
 }
+
+#[test]
+fn decryption_keys_from_the_environment() {
+    let mut c = base();
+    c["decryption_keys"] = json!({});
+    c["decryption_keys_from_env"] = json!("KEYS");
+    let text = c.to_string();
+    let jwks = json!({"keys": [oct("from-env")]}).to_string();
+    let env = |name: &str| (name == "KEYS").then(|| jwks.clone());
+    let compiled = CompiledConfig::from_json_with_env(&text, &env).unwrap();
+    assert_eq!(compiled.decryption_keys.len(), 1);
+    assert_eq!(compiled.decryption_keys[0].kid.as_deref(), Some("from-env"));
+    // Unset, not JSON, public keys: errors name the variable, never its contents.
+    let e = CompiledConfig::from_json_with_env(&text, &|_| None).unwrap_err();
+    assert_eq!(e.path, "decryption_keys_from_env");
+    assert!(e.message.contains("`KEYS` is not set"));
+    let e =
+        CompiledConfig::from_json_with_env(&text, &|_| Some("secret-not-json".into())).unwrap_err();
+    assert!(!e.to_string().contains("secret-not-json"), "{e}");
+    let public = json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}).to_string();
+    let e = CompiledConfig::from_json_with_env(&text, &|_| Some(public.clone())).unwrap_err();
+    assert_eq!(e.path, "decryption_keys_from_env($KEYS).keys[0]");
+    // Inline and environment keys add up.
+    let mut both = base();
+    both["decryption_keys_from_env"] = json!("KEYS");
+    assert_eq!(
+        CompiledConfig::from_json_with_env(&both.to_string(), &env)
+            .unwrap()
+            .decryption_keys
+            .len(),
+        2
+    );
+}

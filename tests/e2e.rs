@@ -348,3 +348,39 @@ fn an_unsigned_or_nested_token_is_refused_end_to_end() {
         );
     }
 }
+
+#[test]
+fn decryption_keys_from_the_environment() {
+    // The key moves out of the configuration into an environment variable
+    // that Envoy passes to the VM (vm_config.environment_variables).
+    let jwks = format!(
+        r#"{{"keys": [{}]}}"#,
+        std::fs::read_to_string(harness::root().join("envoy/demo/decrypt.jwk")).unwrap()
+    );
+    let edit = |t: String| {
+        let start = t.find(r#""decryption_keys": {"#).unwrap();
+        let end = start + t[start..].find(r#""providers""#).unwrap();
+        let t = format!("{}\"decryption_keys_from_env\": \"JWE_AUTHN_DECRYPTION_JWKS\",\n                      {}", &t[..start], &t[end..]);
+        t.replace(
+            "                  vm_id: jwe_authn\n",
+            "                  vm_id: jwe_authn\n                  environment_variables:\n                    host_env_keys: [JWE_AUTHN_DECRYPTION_JWKS]\n",
+        )
+    };
+    let envoy = Envoy::start_with_env(1, &[("JWE_AUTHN_DECRYPTION_JWKS", &jwks)], edit);
+    let auth = bearer(&token(&claims("orders:read")));
+    let r = envoy.request("GET", "/orders", &[("authorization", &auth)]);
+    assert_eq!(r.status, 200, "{}", envoy.log());
+    assert!(
+        !envoy.log().contains(&jwks[20..60]),
+        "key material reached the log"
+    );
+    // Without the variable the filter refuses its configuration, naming it.
+    let missing = match Envoy::try_start(1, edit) {
+        Ok(envoy) => envoy.log(),
+        Err(log) => log,
+    };
+    assert!(
+        missing.contains("environment variable `JWE_AUTHN_DECRYPTION_JWKS` is not set"),
+        "{missing}"
+    );
+}

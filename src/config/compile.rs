@@ -82,6 +82,16 @@ impl CompiledConfig {
     /// The JSON is parsed strictly (duplicate member names are errors), then
     /// deserialized with the path of any error, then compiled.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
+        Self::from_json_with_env(text, &|_| None)
+    }
+
+    /// [`CompiledConfig::from_json`], with `env` looking up environment
+    /// variables for `decryption_keys_from_env`. The core never reads the
+    /// environment itself: the host passes the lookup.
+    pub fn from_json_with_env(
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         if text.len() > MAX_CONFIG_BYTES {
             return Err(ConfigError::new(
                 "",
@@ -95,12 +105,18 @@ impl CompiledConfig {
             let path = if path == "." { String::new() } else { path };
             ConfigError::new(path, e.into_inner().to_string())
         })?;
-        Self::compile(config)
+        Self::compile(config, env)
     }
 
     /// Validate and compile deserialized configuration.
-    pub fn compile(config: Config) -> Result<Self, ConfigError> {
-        let decryption_keys = compile_keys(&config.decryption_keys, "decryption_keys", true)?;
+    pub fn compile(
+        config: Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut decryption_keys = compile_keys(&config.decryption_keys, "decryption_keys", true)?;
+        if let Some(name) = &config.decryption_keys_from_env {
+            decryption_keys.extend(keys_from_env(name, env)?);
+        }
         if decryption_keys.is_empty() {
             return Err(ConfigError::new(
                 "decryption_keys",
@@ -266,6 +282,34 @@ pub fn normalise_typ(typ: &str) -> String {
         Some(rest) => rest.to_string(),
         None => lower,
     }
+}
+
+/// Decryption keys from the JWKS in environment variable `name`. The text is
+/// zeroized when dropped; errors name the variable, never its contents.
+fn keys_from_env(
+    name: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Jwk>, ConfigError> {
+    let path = "decryption_keys_from_env";
+    let text = zeroize::Zeroizing::new(env(name).ok_or_else(|| {
+        ConfigError::new(path, format!("environment variable `{name}` is not set"))
+    })?);
+    // serde_json's intermediate values cannot be zeroized; they live only
+    // for this call (see README, Security).
+    let value = json::parse_str(&text).map_err(|_| {
+        ConfigError::new(
+            path,
+            format!("`{name}` does not hold JSON (expected a JWKS)"),
+        )
+    })?;
+    let keys = jwk::parse_jwks(&value).map_err(|e| e.under(&format!("{path}(${name})")))?;
+    if let Some(i) = keys.iter().position(|k| !k.key.is_private()) {
+        return Err(ConfigError::new(
+            format!("{path}(${name}).keys[{i}]"),
+            "a decryption key must be private or secret (`d` or `k`)",
+        ));
+    }
+    Ok(keys)
 }
 
 /// Parse a key set's JWKs and PEM keys into typed keys; `require_private`

@@ -10,8 +10,16 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Keys that decrypt the outer JWE: private (RSA, EC, X25519) or secret
-    /// (`oct`) keys. Required, at least one key.
+    /// (`oct`) keys. Default none; with `decryption_keys_from_env` there must
+    /// be at least one key in all.
+    #[serde(default)]
     pub decryption_keys: KeySet,
+    /// Name of an environment variable holding a JWKS of further decryption
+    /// keys (in Envoy: `vm_config.environment_variables.host_env_keys`; in
+    /// Istio: `vmConfig.env`), so secrets stay out of the configuration.
+    /// Default none.
+    #[serde(default)]
+    pub decryption_keys_from_env: Option<String>,
     /// Token issuers by name. The provider is chosen by the inner token's
     /// `iss`. Required, at least one.
     pub providers: BTreeMap<String, ProviderConfig>,

@@ -38,7 +38,10 @@ impl RootContext for Root {
                 return false;
             }
         };
-        match CompiledConfig::from_json(text) {
+        // The VM's environment is what Envoy passes in
+        // vm_config.environment_variables (WASI environ).
+        let env = |name: &str| std::env::var(name).ok();
+        match CompiledConfig::from_json_with_env(text, &env) {
             Ok(config) => {
                 let cache = Cache::new(config.cache_max_entries, config.cache_ttl_seconds);
                 self.shared = Some(Rc::new(Shared {

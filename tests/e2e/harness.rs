@@ -79,7 +79,16 @@ pub fn config_text(
 impl Envoy {
     /// Start Envoy with `workers` worker threads and wait until it is ready.
     pub fn start(workers: u32, edit: impl Fn(String) -> String) -> Envoy {
-        match Self::try_start(workers, edit) {
+        Self::start_with_env(workers, &[], edit)
+    }
+
+    /// [`Envoy::start`] with extra environment variables for the Envoy process.
+    pub fn start_with_env(
+        workers: u32,
+        env: &[(&str, &str)],
+        edit: impl Fn(String) -> String,
+    ) -> Envoy {
+        match Self::try_start_with_env(workers, env, edit) {
             Ok(envoy) => envoy,
             Err(log) => panic!("Envoy did not become ready:\n{log}"),
         }
@@ -87,6 +96,14 @@ impl Envoy {
 
     /// Start Envoy; `Err(log)` if it exits or is not ready within 60 s.
     pub fn try_start(workers: u32, edit: impl Fn(String) -> String) -> Result<Envoy, String> {
+        Self::try_start_with_env(workers, &[], edit)
+    }
+
+    fn try_start_with_env(
+        workers: u32,
+        env: &[(&str, &str)],
+        edit: impl Fn(String) -> String,
+    ) -> Result<Envoy, String> {
         let (envoy, wasm) = prerequisites();
         let (api, echo, admin) = (free_port(), free_port(), free_port());
         let dir = std::env::temp_dir().join(format!("jwe-authn-e2e-{api}-{}", std::process::id()));
@@ -102,6 +119,7 @@ impl Envoy {
             .arg(&log)
             .stdout(std::fs::File::create(dir.join("stdout.log")).unwrap())
             .stderr(Stdio::null())
+            .envs(env.iter().copied())
             .current_dir(&dir)
             .spawn()
             .unwrap();

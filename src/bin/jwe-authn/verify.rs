@@ -13,7 +13,8 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let args = Args::parse(argv, &["config", "token", "token-file", "now"])?;
     args.no_positional()?;
     let config_path = args.require("config")?;
-    let config = CompiledConfig::from_json(&read_file(config_path)?)
+    let env = |name: &str| std::env::var(name).ok();
+    let config = CompiledConfig::from_json_with_env(&read_file(config_path)?, &env)
         .map_err(|e| Failure::usage(format!("{config_path}: {e}")))?;
     let token = match (args.get("token"), args.get("token-file")) {
         (Some(_), Some(_)) => return Err(Failure::usage("give --token or --token-file, not both")),
