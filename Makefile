@@ -12,7 +12,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/release/jwe_authn.wasm
 CLI := target/release/jwe-authn
 
-.PHONY: all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
+.PHONY: oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
 
 all: build
 
@@ -39,6 +39,12 @@ wasm: wasm-target
 
 cli:
 	$(CARGO) build --release --bin jwe-authn
+
+## The plugin as an OCI image for Istio: a standard OCI layout and tarball
+## under target/oci (no Docker needed), plus `docker build` when an engine runs.
+oci: wasm
+	scripts/oci-image.py $(WASM) target/oci $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+	@if docker info >/dev/null 2>&1; then docker build -t jwe-authn:latest .; else echo "oci: no Docker engine; wrote the OCI layout only"; fi
 
 ## Checks.
 lint: wasm-target

@@ -47,6 +47,24 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Free loopback ports and the built filter, for a configuration to use.
+pub struct Ports {
+    pub api: u16,
+    pub echo: u16,
+    pub admin: u16,
+    pub wasm: PathBuf,
+}
+
+/// The Envoy binary (`.venv/bin/envoy` unless `JWE_AUTHN_ENVOY` says otherwise).
+pub fn envoy_binary() -> PathBuf {
+    prerequisites().0
+}
+
+/// The built filter.
+pub fn wasm_path() -> PathBuf {
+    prerequisites().1
+}
+
 /// A running Envoy; killed on drop.
 pub struct Envoy {
     child: Child,
@@ -62,7 +80,7 @@ pub fn config_text(
     echo: u16,
     admin: u16,
     wasm: &Path,
-    edit: impl Fn(String) -> String,
+    edit: &impl Fn(String) -> String,
 ) -> String {
     let text = std::fs::read_to_string(root().join("envoy/envoy.yaml")).unwrap();
     let text = text
@@ -104,12 +122,30 @@ impl Envoy {
         env: &[(&str, &str)],
         edit: impl Fn(String) -> String,
     ) -> Result<Envoy, String> {
+        Self::launch(workers, env, |p| {
+            config_text(p.api, p.echo, p.admin, &p.wasm, &edit)
+        })
+    }
+
+    /// Start Envoy on any configuration: `make` writes the YAML for the
+    /// given free ports and `.wasm` path.
+    pub fn launch(
+        workers: u32,
+        env: &[(&str, &str)],
+        make: impl Fn(&Ports) -> String,
+    ) -> Result<Envoy, String> {
         let (envoy, wasm) = prerequisites();
-        let (api, echo, admin) = (free_port(), free_port(), free_port());
+        let ports = Ports {
+            api: free_port(),
+            echo: free_port(),
+            admin: free_port(),
+            wasm,
+        };
+        let (api, admin) = (ports.api, ports.admin);
         let dir = std::env::temp_dir().join(format!("jwe-authn-e2e-{api}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("envoy.yaml");
-        std::fs::write(&config, config_text(api, echo, admin, &wasm, edit)).unwrap();
+        std::fs::write(&config, make(&ports)).unwrap();
         let log = dir.join("envoy.log");
         let child = Command::new(&envoy)
             .arg("-c")
