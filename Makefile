@@ -36,6 +36,7 @@ build: wasm cli
 
 wasm: wasm-target
 	$(CARGO) build --release --target wasm32-wasip1 --lib
+	$(CARGO) build --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml
 
 cli:
 	$(CARGO) build --release --bin jwe-authn
@@ -51,6 +52,8 @@ lint: wasm-target
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
+	$(CARGO) fmt --manifest-path bench/passthrough/Cargo.toml -- --check
+	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml -- -D warnings
 
 audit:
 	scripts/audit.sh

@@ -37,15 +37,22 @@ fn env_lookup(name: &str) -> Option<String> {
 
 /// Every Envoy configuration the project ships.
 fn envoy_yamls() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("envoy"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-        .collect();
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("envoy"), &mut files);
     files.push(root().join("examples/docker-compose/envoy.yaml"));
     files.push(root().join("examples/docker-compose/echo.yaml"));
     files.sort();
-    assert!(files.len() >= 4, "{files:?}");
+    assert!(files.len() >= 8, "{files:?}");
     files
 }
 
@@ -139,7 +146,8 @@ fn validate_runs_the_filter_configuration() {
 fn filter_configs(doc: &Value, out: &mut Vec<String>) {
     match doc {
         Value::Object(map) => {
-            if map.get("name").and_then(Value::as_str) == Some("envoy.filters.http.wasm") {
+            let is_wasm = map.get("name").and_then(Value::as_str) == Some("envoy.filters.http.wasm");
+            if is_wasm && map["typed_config"]["config"]["root_id"] == "jwe_authn" {
                 let value = &map["typed_config"]["config"]["configuration"]["value"];
                 out.push(value.as_str().unwrap().to_string());
             }
