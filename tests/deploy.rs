@@ -146,7 +146,8 @@ fn validate_runs_the_filter_configuration() {
 fn filter_configs(doc: &Value, out: &mut Vec<String>) {
     match doc {
         Value::Object(map) => {
-            let is_wasm = map.get("name").and_then(Value::as_str) == Some("envoy.filters.http.wasm");
+            let is_wasm =
+                map.get("name").and_then(Value::as_str) == Some("envoy.filters.http.wasm");
             if is_wasm && map["typed_config"]["config"]["root_id"] == "jwe_authn" {
                 let value = &map["typed_config"]["config"]["configuration"]["value"];
                 out.push(value.as_str().unwrap().to_string());
