@@ -204,6 +204,14 @@ pub fn decide(
     };
 
     let accepted = &verified.accepted;
+    // Checked on every request, cached or not, so a revocation takes effect
+    // without waiting for the cache entry to expire.
+    if config
+        .provider_named(&accepted.provider)
+        .is_none_or(|p| p.is_revoked(&accepted.claims))
+    {
+        return deny(config, Reason::Revoked, None, None, cache_use);
+    }
     if let Requirement::Provider(i) = rule.requires {
         if config.providers.get(i).map(|p| p.name.as_str()) != Some(accepted.provider.as_str()) {
             return deny(config, Reason::Issuer, None, None, cache_use);

@@ -39,6 +39,8 @@ pub enum Reason {
     Claims(&'static str),
     /// A valid token that the route's `required_claims` do not accept (403).
     Forbidden,
+    /// A valid token whose `jti` or `sub` is on the provider's denylist.
+    Revoked,
 }
 
 impl Reason {
@@ -55,6 +57,7 @@ impl Reason {
             Reason::Issuer => "issuer",
             Reason::Audience => "audience",
             Reason::Claims(_) | Reason::Forbidden => "claims",
+            Reason::Revoked => "revoked",
         }
     }
 
@@ -73,6 +76,7 @@ impl Reason {
             Reason::Issuer => "issuer unknown",
             Reason::Audience => "audience not accepted",
             Reason::Forbidden => "required claims not satisfied",
+            Reason::Revoked => "token revoked",
         }
     }
 
@@ -108,6 +112,7 @@ impl Reason {
         "audience",
         "claims",
         "too_large",
+        "revoked",
     ];
 }
 

@@ -57,6 +57,9 @@ pub fn verify_token(token: &str, now: u64, config: &CompiledConfig) -> Result<Ac
     let decrypted = decrypt::open(parsed, config).map_err(with_header)?;
     let verified = verify::verify(decrypted.inner, config).map_err(with_header)?;
     validate::validate(&verified, now, config).map_err(with_header)?;
+    if verified.provider.is_revoked(&verified.claims) {
+        return Err(with_header(Reason::Revoked));
+    }
     let expires_at = verified
         .claims
         .get("exp")

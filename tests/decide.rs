@@ -280,3 +280,51 @@ fn a_key_restricted_to_signatures_cannot_decrypt() {
     let config = compile(&config_value(&[ops], &[public(&sig)], json!({})));
     assert!(jwe_authn::pipeline::verify_token(&t, NOW, &config).is_err());
 }
+
+#[test]
+fn revocation_applies_after_verification_and_on_cache_hits() {
+    let enc = key(KeyType::Oct { bytes: 32 }, "e");
+    let sig = key(KeyType::P256, "s");
+    let config_with = |revocation: Value| {
+        let mut c = config_value(&[private(&enc)], &[public(&sig)], json!({}));
+        c["providers"]["test"]["revocation"] = revocation;
+        compile(&c)
+    };
+    let open = config_with(json!({}));
+    let revoked_jti = config_with(json!({"jti": ["stolen-1"]}));
+    let revoked_sub = config_with(json!({"sub": ["alice"]}));
+    let mut c = claims();
+    c["jti"] = json!("stolen-1");
+    let t = mint(Sig::Es256, &sig, Alg::A256Kw, Enc::A256Gcm, &enc, &c);
+    // The pipeline (and so the CLI) refuses it outright.
+    assert_eq!(
+        jwe_authn::pipeline::verify_token(&t, NOW, &revoked_jti)
+            .unwrap_err()
+            .reason,
+        Reason::Revoked
+    );
+    assert_eq!(
+        jwe_authn::pipeline::verify_token(&t, NOW, &revoked_sub)
+            .unwrap_err()
+            .reason,
+        Reason::Revoked
+    );
+    // Cached while valid, then refused from the cache once revoked.
+    let headers = vec![("authorization".to_string(), format!("Bearer {t}"))];
+    let req = Request {
+        method: "GET",
+        path: "/",
+        headers: &headers,
+    };
+    let mut cache = Cache::new(10, 300);
+    assert!(
+        matches!(decide(&req, NOW, &open, &mut cache), Decision::Allow(a) if a.cache == CacheUse::Miss)
+    );
+    let d = decide(&req, NOW, &revoked_jti, &mut cache);
+    assert!(
+        matches!(&d, Decision::Deny(d) if d.reason == Reason::Revoked && d.cache == CacheUse::Hit && d.status == 401),
+        "{d:?}"
+    );
+    assert_eq!(Reason::Revoked.stat(), "revoked");
+    assert_eq!(Reason::Revoked.bearer_error(), Some("invalid_token"));
+}

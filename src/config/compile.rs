@@ -8,10 +8,13 @@ use crate::error::ConfigError;
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use crate::jose::json;
 use crate::jose::jwk::{self, Jwk, MAX_KEYS};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Longest configuration text accepted, in bytes.
 pub const MAX_CONFIG_BYTES: usize = 1 << 20;
+
+/// Most entries in one provider's revocation list.
+pub const MAX_REVOKED: usize = 100_000;
 
 /// Bounds of `max_token_bytes`.
 const TOKEN_BYTES_RANGE: std::ops::RangeInclusive<usize> = 64..=1 << 20;
@@ -37,6 +40,23 @@ pub struct Provider {
     pub forward_payload_header: Option<String>,
     /// (header, claim path) pairs.
     pub claim_to_headers: Vec<(String, Vec<String>)>,
+    /// Revoked `jti` and `sub` values: sets, so a lookup does not scan.
+    pub revoked_jti: HashSet<String>,
+    pub revoked_sub: HashSet<String>,
+}
+
+impl Provider {
+    /// True when `claims` names a revoked `jti` or `sub`.
+    pub fn is_revoked(&self, claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+        let listed = |set: &HashSet<String>, name: &str| {
+            !set.is_empty()
+                && claims
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|v| set.contains(v))
+        };
+        listed(&self.revoked_jti, "jti") || listed(&self.revoked_sub, "sub")
+    }
 }
 
 /// The validated, compiled configuration shared by every request.
@@ -261,6 +281,21 @@ fn compile_provider(
     for (i, (header, _)) in claim_to_headers.iter().enumerate() {
         request::check_settable(header, &format!("{at}[{i}].header_name"), sources)?;
     }
+    let (revoked_jti, revoked_sub) = match &provider.revocation {
+        None => (HashSet::new(), HashSet::new()),
+        Some(r) => {
+            if r.jti.len() + r.sub.len() > MAX_REVOKED {
+                return Err(ConfigError::new(
+                    format!("{path}.revocation"),
+                    format!("at most {MAX_REVOKED} entries"),
+                ));
+            }
+            (
+                r.jti.iter().cloned().collect(),
+                r.sub.iter().cloned().collect(),
+            )
+        }
+    };
     Ok(Provider {
         name,
         issuer: provider.issuer,
@@ -271,6 +306,8 @@ fn compile_provider(
         forward_jws_header,
         forward_payload_header,
         claim_to_headers,
+        revoked_jti,
+        revoked_sub,
     })
 }
 

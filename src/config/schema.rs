@@ -200,6 +200,23 @@ pub struct ProviderConfig {
     /// Claims copied into headers. Default none.
     #[serde(default)]
     pub claim_to_headers: Vec<ClaimToHeader>,
+    /// Revoked tokens of this provider, checked after verification and on
+    /// every cache hit. Default none.
+    #[serde(default)]
+    pub revocation: Option<Revocation>,
+}
+
+/// A denylist (inline). A token whose `jti`, or whose `sub`, is listed is
+/// rejected as `revoked`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Revocation {
+    /// Revoked `jti` values. Default none.
+    #[serde(default)]
+    pub jti: Vec<String>,
+    /// Revoked subjects (`sub`). Default none.
+    #[serde(default)]
+    pub sub: Vec<String>,
 }
 
 /// Algorithm allow-lists. A missing list allows every supported algorithm.
