@@ -13,7 +13,9 @@ use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::extract::{self, Request};
 use crate::forward::{self, claim, Verified};
+use crate::keystore::KeyStore;
 use crate::pipeline;
+use crate::verify::NO_KEY_FITS;
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -69,6 +71,13 @@ pub struct Deny {
 pub enum Decision {
     Allow(Allow),
     Deny(Deny),
+    /// Hold the request until a fetch of this provider's `remote_jwks`
+    /// completes (first keys, or a refetch for an unknown `kid`), then decide
+    /// again; the host bounds the wait by the fetch timeout and then denies
+    /// with [`Reason::KeysUnavailable`].
+    Wait {
+        provider: usize,
+    },
 }
 
 /// Without rules, or when none matches: a valid token from any provider.
@@ -139,12 +148,20 @@ fn claim_matches(
     }
 }
 
-/// Decide what to do with `request` at `now` (seconds since the epoch).
+/// The denial for a request whose wait for keys ran out.
+pub fn keys_unavailable(config: &CompiledConfig) -> Decision {
+    deny(config, Reason::KeysUnavailable, None, None, CacheUse::Miss)
+}
+
+/// Decide what to do with `request` at `now` (seconds since the epoch),
+/// with verification keys from `keys` (fetched `remote_jwks`, whose fetch
+/// schedule an unknown `kid` may advance).
 pub fn decide(
     request: &Request<'_>,
     now: u64,
     config: &CompiledConfig,
     cache: &mut Cache,
+    keys: &mut KeyStore,
 ) -> Decision {
     let default_rule = DEFAULT_RULE;
     let rule = config
@@ -175,7 +192,7 @@ pub fn decide(
 
     let (verified, cache_use) = match cache.get(found.token, now) {
         Some(v) => (v, CacheUse::Hit),
-        None => match pipeline::verify_token(found.token, now, config) {
+        None => match pipeline::verify_token_with(found.token, now, config, keys) {
             Ok(accepted) => {
                 let Some(provider) = config.provider_named(&accepted.provider) else {
                     return deny(config, Reason::Issuer, None, None, CacheUse::Miss);
@@ -192,13 +209,21 @@ pub fn decide(
                 (verified, CacheUse::Miss)
             }
             Err(rejected) => {
-                return deny(
-                    config,
-                    rejected.reason,
-                    rejected.kid,
-                    rejected.alg,
-                    CacheUse::Miss,
-                )
+                let provider = rejected
+                    .provider
+                    .as_deref()
+                    .and_then(|n| config.providers.iter().position(|p| p.name == n));
+                return match (rejected.reason, provider) {
+                    // The issuer's first keys are on their way.
+                    (Reason::KeysUnavailable, Some(p)) if keys.waiting_for_first_keys(p) => {
+                        Decision::Wait { provider: p }
+                    }
+                    // Perhaps the keys rotated: refetch (rate-limited) and retry.
+                    (NO_KEY_FITS, Some(p)) if keys.unknown_kid(config, p, now) => {
+                        Decision::Wait { provider: p }
+                    }
+                    (reason, _) => deny(config, reason, rejected.kid, rejected.alg, CacheUse::Miss),
+                };
             }
         },
     };

@@ -41,6 +41,8 @@ pub enum Reason {
     Forbidden,
     /// A valid token whose `jti` or `sub` is on the provider's denylist.
     Revoked,
+    /// The issuer's remote keys could not be had in time.
+    KeysUnavailable,
 }
 
 impl Reason {
@@ -58,6 +60,7 @@ impl Reason {
             Reason::Audience => "audience",
             Reason::Claims(_) | Reason::Forbidden => "claims",
             Reason::Revoked => "revoked",
+            Reason::KeysUnavailable => "jwks_unavailable",
         }
     }
 
@@ -77,6 +80,7 @@ impl Reason {
             Reason::Audience => "audience not accepted",
             Reason::Forbidden => "required claims not satisfied",
             Reason::Revoked => "token revoked",
+            Reason::KeysUnavailable => "the issuer's keys are not available",
         }
     }
 
@@ -113,6 +117,7 @@ impl Reason {
         "claims",
         "too_large",
         "revoked",
+        "jwks_unavailable",
     ];
 }
 

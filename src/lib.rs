@@ -39,6 +39,8 @@ pub mod forward;
 #[forbid(unsafe_code)]
 pub mod jose;
 #[forbid(unsafe_code)]
+pub mod keystore;
+#[forbid(unsafe_code)]
 pub mod pipeline;
 #[forbid(unsafe_code)]
 pub mod validate;

@@ -6,6 +6,7 @@
 
 use crate::config::CompiledConfig;
 use crate::error::Reason;
+use crate::keystore::KeySource;
 use crate::{decrypt, validate, verify};
 use serde_json::{Map, Value};
 
@@ -32,6 +33,8 @@ pub struct Rejected {
     pub kid: Option<String>,
     /// The outer `alg`, when it was one we know.
     pub alg: Option<&'static str>,
+    /// The provider named by the token's `iss`, once known.
+    pub provider: Option<String>,
 }
 
 impl From<Reason> for Rejected {
@@ -40,12 +43,25 @@ impl From<Reason> for Rejected {
             reason,
             kid: None,
             alg: None,
+            provider: None,
         }
     }
 }
 
-/// Decrypt, verify and validate `token` at time `now` (seconds since the epoch).
+/// Decrypt, verify and validate `token` at time `now` (seconds since the
+/// epoch), with the configured `local_jwks` (what the CLI has).
 pub fn verify_token(token: &str, now: u64, config: &CompiledConfig) -> Result<Accepted, Rejected> {
+    verify_token_with(token, now, config, &crate::keystore::LocalKeys)
+}
+
+/// [`verify_token`] with verification keys from `keys` (the filter passes
+/// its store of fetched `remote_jwks`).
+pub fn verify_token_with(
+    token: &str,
+    now: u64,
+    config: &CompiledConfig,
+    keys: &dyn KeySource,
+) -> Result<Accepted, Rejected> {
     let parsed = decrypt::parse(token, config)?;
     let kid = parsed.header.kid.as_deref().map(loggable);
     let alg = Some(parsed.header.alg.name());
@@ -53,9 +69,13 @@ pub fn verify_token(token: &str, now: u64, config: &CompiledConfig) -> Result<Ac
         reason,
         kid: kid.clone(),
         alg,
+        provider: None,
     };
     let decrypted = decrypt::open(parsed, config).map_err(with_header)?;
-    let verified = verify::verify(decrypted.inner, config).map_err(with_header)?;
+    let verified = verify::verify(decrypted.inner, config, keys).map_err(|failure| Rejected {
+        provider: failure.provider,
+        ..with_header(failure.reason)
+    })?;
     validate::validate(&verified, now, config).map_err(with_header)?;
     if verified.provider.is_revoked(&verified.claims) {
         return Err(with_header(Reason::Revoked));

@@ -13,6 +13,7 @@ use crate::error::Reason;
 use crate::jose::header::JwsHeader;
 use crate::jose::jwk::Purpose;
 use crate::jose::{b64, json, jws};
+use crate::keystore::KeySource;
 use serde_json::{Map, Value};
 
 /// A verified inner token.
@@ -28,8 +29,32 @@ pub struct Verified<'c> {
     pub jws: Option<String>,
 }
 
+/// The reason for a `kid` (or algorithm) that matches none of the issuer's
+/// keys: with `remote_jwks`, a hint that the keys rotated.
+pub const NO_KEY_FITS: Reason = Reason::Signature("no verification key fits kid and alg");
+
+/// A verification failure: the reason, and the provider once `iss` named one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub reason: Reason,
+    pub provider: Option<String>,
+}
+
+impl From<Reason> for Failure {
+    fn from(reason: Reason) -> Self {
+        Failure {
+            reason,
+            provider: None,
+        }
+    }
+}
+
 /// Verify the decrypted content and find its provider.
-pub fn verify(inner: Inner, config: &CompiledConfig) -> Result<Verified<'_>, Reason> {
+pub fn verify<'c>(
+    inner: Inner,
+    config: &'c CompiledConfig,
+    keys: &'c dyn KeySource,
+) -> Result<Verified<'c>, Failure> {
     match inner {
         Inner::Claims(claims) => {
             let provider = provider_for(&claims, config)?;
@@ -40,7 +65,7 @@ pub fn verify(inner: Inner, config: &CompiledConfig) -> Result<Verified<'_>, Rea
                 jws: None,
             })
         }
-        Inner::Jws(compact) => verify_jws(compact, config),
+        Inner::Jws(compact) => verify_jws(compact, config, keys),
     }
 }
 
@@ -54,21 +79,25 @@ fn provider_for<'c>(
     }
 }
 
-fn verify_jws(compact: String, config: &CompiledConfig) -> Result<Verified<'_>, Reason> {
+fn verify_jws<'c>(
+    compact: String,
+    config: &'c CompiledConfig,
+    keys: &'c dyn KeySource,
+) -> Result<Verified<'c>, Failure> {
     let mut parts = compact.splitn(3, '.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64)) =
         (parts.next(), parts.next(), parts.next())
     else {
-        return Err(Reason::Malformed("inner JWS: wrong number of segments"));
+        return Err(Reason::Malformed("inner JWS: wrong number of segments").into());
     };
     if signature_b64.contains('.') {
-        return Err(Reason::Malformed("inner JWS: wrong number of segments"));
+        return Err(Reason::Malformed("inner JWS: wrong number of segments").into());
     }
     let header_bytes = b64::decode(header_b64.as_bytes())
         .ok_or(Reason::Malformed("inner JWS header is not base64url"))?;
     let header = JwsHeader::parse(&header_bytes)?;
     if !config.signature.contains(&header.alg) {
-        return Err(Reason::Refused("JWS alg not in the allow-list"));
+        return Err(Reason::Refused("JWS alg not in the allow-list").into());
     }
     let payload = b64::decode(payload_b64.as_bytes())
         .ok_or(Reason::Malformed("inner JWS payload is not base64url"))?;
@@ -86,8 +115,13 @@ fn verify_jws(compact: String, config: &CompiledConfig) -> Result<Verified<'_>, 
         .as_bytes()
         .get(..signing_input_len)
         .ok_or(Reason::Malformed("inner JWS"))?;
-    let keys: Vec<_> = provider
-        .keys
+    let failure = |reason| Failure {
+        reason,
+        provider: Some(provider.name.clone()),
+    };
+    let keys: Vec<_> = keys
+        .keys_for(provider)
+        .ok_or_else(|| failure(Reason::KeysUnavailable))?
         .iter()
         .filter(|k| match (&header.kid, &k.kid) {
             (Some(want), Some(have)) => want == have,
@@ -98,13 +132,13 @@ fn verify_jws(compact: String, config: &CompiledConfig) -> Result<Verified<'_>, 
         .take(MAX_KEY_ATTEMPTS)
         .collect();
     if keys.is_empty() {
-        return Err(Reason::Signature("no verification key fits kid and alg"));
+        return Err(failure(NO_KEY_FITS));
     }
     if !keys
         .iter()
         .any(|k| jws::verify(header.alg, &k.key, signing_input, &signature))
     {
-        return Err(Reason::Signature("signature does not verify"));
+        return Err(failure(Reason::Signature("signature does not verify")));
     }
     Ok(Verified {
         provider,

@@ -14,14 +14,25 @@ mod common;
 use common::*;
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
-use jwe_authn::decide::{decide, CacheUse, Decision};
+use jwe_authn::decide::{CacheUse, Decision};
 use jwe_authn::error::Reason;
 use jwe_authn::extract::Request;
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
 use jwe_authn::jose::jwk::{Jwk, KeyType};
+use jwe_authn::keystore::KeyStore;
 use serde_json::{json, Value};
+
+/// decide() with the configured keys only.
+fn decide_local(
+    request: &Request<'_>,
+    now: u64,
+    config: &CompiledConfig,
+    cache: &mut Cache,
+) -> Decision {
+    jwe_authn::decide::decide(request, now, config, cache, &mut KeyStore::new(config))
+}
 
 struct Setup {
     enc: Jwk,
@@ -67,7 +78,7 @@ fn run(
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
-    decide(
+    decide_local(
         &Request {
             method,
             path,
@@ -83,6 +94,7 @@ fn status(d: &Decision) -> u16 {
     match d {
         Decision::Allow(_) => 200,
         Decision::Deny(d) => d.status,
+        Decision::Wait { .. } => 0,
     }
 }
 
@@ -254,11 +266,11 @@ fn a_rule_for_one_provider_refuses_another() {
         headers: &headers,
     };
     assert!(matches!(
-        decide(&req("/b"), NOW, &config, &mut cache),
+        decide_local(&req("/b"), NOW, &config, &mut cache),
         Decision::Allow(_)
     ));
     assert!(
-        matches!(decide(&req("/a"), NOW, &config, &mut cache), Decision::Deny(d) if d.reason == Reason::Issuer)
+        matches!(decide_local(&req("/a"), NOW, &config, &mut cache), Decision::Deny(d) if d.reason == Reason::Issuer)
     );
 }
 
@@ -318,9 +330,9 @@ fn revocation_applies_after_verification_and_on_cache_hits() {
     };
     let mut cache = Cache::new(10, 300);
     assert!(
-        matches!(decide(&req, NOW, &open, &mut cache), Decision::Allow(a) if a.cache == CacheUse::Miss)
+        matches!(decide_local(&req, NOW, &open, &mut cache), Decision::Allow(a) if a.cache == CacheUse::Miss)
     );
-    let d = decide(&req, NOW, &revoked_jti, &mut cache);
+    let d = decide_local(&req, NOW, &revoked_jti, &mut cache);
     assert!(
         matches!(&d, Decision::Deny(d) if d.reason == Reason::Revoked && d.cache == CacheUse::Hit && d.status == 401),
         "{d:?}"

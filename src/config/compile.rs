@@ -40,9 +40,117 @@ pub struct Provider {
     pub forward_payload_header: Option<String>,
     /// (header, claim path) pairs.
     pub claim_to_headers: Vec<(String, Vec<String>)>,
+    /// Where the keys are fetched from, when they are remote.
+    pub remote: Option<RemoteSource>,
     /// Revoked `jti` and `sub` values: sets, so a lookup does not scan.
     pub revoked_jti: HashSet<String>,
     pub revoked_sub: HashSet<String>,
+}
+
+/// A compiled `remote_jwks`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteSource {
+    /// The Envoy cluster.
+    pub cluster: String,
+    /// `:authority` of the request.
+    pub authority: String,
+    /// `:path` of the request (with query).
+    pub path: String,
+    /// Timeout in milliseconds.
+    pub timeout_ms: u64,
+    /// Keys are refreshed after this many seconds (before they expire).
+    pub cache_duration_s: u64,
+    /// Least seconds between unknown-`kid` refetches.
+    pub refetch_interval_s: u64,
+    /// Largest accepted body.
+    pub max_bytes: usize,
+}
+
+/// A protobuf-JSON duration: `"5s"`, `"0.5s"`, `"600s"`, in milliseconds.
+pub fn duration_ms(text: &str, path: &str) -> Result<u64, ConfigError> {
+    let bad = || ConfigError::new(path, "expected a duration such as \"5s\" or \"0.5s\"");
+    let number = text.strip_suffix('s').ok_or_else(bad)?;
+    let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty()
+        || frac.len() > 3
+        || !whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let whole: u64 = whole.parse().map_err(|_| bad())?;
+    let frac: u64 = format!("{frac:0<3}").parse().map_err(|_| bad())?;
+    whole
+        .checked_mul(1000)
+        .and_then(|ms| ms.checked_add(frac))
+        .ok_or_else(bad)
+}
+
+/// Split an `http(s)://authority/path` URI.
+fn split_uri(uri: &str, path: &str) -> Result<(String, String), ConfigError> {
+    let rest = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))
+        .ok_or_else(|| ConfigError::new(path, "expected an http:// or https:// URI"))?;
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    if authority.is_empty()
+        || authority
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return Err(ConfigError::new(path, "expected a host in the URI"));
+    }
+    Ok((authority.to_string(), tail.to_string()))
+}
+
+fn compile_remote(
+    remote: &super::schema::RemoteJwks,
+    path: &str,
+) -> Result<RemoteSource, ConfigError> {
+    let (authority, uri_path) = split_uri(&remote.http_uri.uri, &format!("{path}.http_uri.uri"))?;
+    if remote.http_uri.cluster.is_empty() {
+        return Err(ConfigError::new(
+            format!("{path}.http_uri.cluster"),
+            "must name an Envoy cluster",
+        ));
+    }
+    let secs = |ms: u64| ms.div_ceil(1000).max(1);
+    let timeout_ms = duration_ms(
+        &remote.http_uri.timeout,
+        &format!("{path}.http_uri.timeout"),
+    )?;
+    if timeout_ms == 0 {
+        return Err(ConfigError::new(
+            format!("{path}.http_uri.timeout"),
+            "must be positive",
+        ));
+    }
+    if !(256..=4 << 20).contains(&remote.max_jwks_bytes) {
+        return Err(ConfigError::new(
+            format!("{path}.max_jwks_bytes"),
+            "expected 256 to 4194304",
+        ));
+    }
+    Ok(RemoteSource {
+        cluster: remote.http_uri.cluster.clone(),
+        authority,
+        path: uri_path,
+        timeout_ms,
+        cache_duration_s: secs(duration_ms(
+            &remote.cache_duration,
+            &format!("{path}.cache_duration"),
+        )?),
+        refetch_interval_s: duration_ms(
+            &remote.unknown_kid_refetch_interval,
+            &format!("{path}.unknown_kid_refetch_interval"),
+        )? / 1000,
+        max_bytes: remote.max_jwks_bytes,
+    })
 }
 
 impl Provider {
@@ -256,8 +364,23 @@ fn compile_provider(
             "must not be empty",
         ));
     }
-    let keys = compile_keys(&provider.local_jwks, &format!("{path}.local_jwks"), false)?;
-    if keys.is_empty() && require_signature {
+    let (keys, remote) = match (&provider.local_jwks, &provider.remote_jwks) {
+        (Some(local), None) => (
+            compile_keys(local, &format!("{path}.local_jwks"), false)?,
+            None,
+        ),
+        (None, Some(remote)) => (
+            Vec::new(),
+            Some(compile_remote(remote, &format!("{path}.remote_jwks"))?),
+        ),
+        _ => {
+            return Err(ConfigError::new(
+                path,
+                "expected exactly one of `local_jwks` and `remote_jwks`",
+            ))
+        }
+    };
+    if keys.is_empty() && remote.is_none() && require_signature {
         return Err(ConfigError::new(
             format!("{path}.local_jwks"),
             "at least one verification key is required",
@@ -306,6 +429,7 @@ fn compile_provider(
         forward_jws_header,
         forward_payload_header,
         claim_to_headers,
+        remote,
         revoked_jti,
         revoked_sub,
     })

@@ -180,8 +180,13 @@ pub struct ProviderConfig {
     #[serde(default)]
     pub audiences: Vec<String>,
     /// The provider's signature verification keys (public keys, or `oct` for
-    /// HS*). Required.
-    pub local_jwks: KeySet,
+    /// HS*). Exactly one of `local_jwks` and `remote_jwks` is required.
+    #[serde(default)]
+    pub local_jwks: Option<KeySet>,
+    /// Fetch the provider's JWKS through an Envoy cluster, as `jwt_authn`'s
+    /// `remote_jwks`. Default none.
+    #[serde(default)]
+    pub remote_jwks: Option<RemoteJwks>,
     /// Required `typ` of the inner JWS header, e.g. `at+jwt` (RFC 9068), so an
     /// ID token cannot be replayed as an access token. Compared
     /// case-insensitively, an `application/` prefix ignored. Default: not checked.
@@ -204,6 +209,56 @@ pub struct ProviderConfig {
     /// every cache hit. Default none.
     #[serde(default)]
     pub revocation: Option<Revocation>,
+}
+
+/// A JWKS fetched with `dispatch_http_call` (names as in `jwt_authn`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteJwks {
+    /// Where the JWKS is. Required.
+    pub http_uri: HttpUri,
+    /// How long fetched keys are used before a refresh (refreshed in the
+    /// background before then). Default `"600s"`.
+    #[serde(default = "default_cache_duration")]
+    pub cache_duration: String,
+    /// Least time between two extra fetches caused by an unknown `kid`.
+    /// Default `"30s"`.
+    #[serde(default = "default_refetch_interval")]
+    pub unknown_kid_refetch_interval: String,
+    /// Largest accepted JWKS body, in bytes. Default 65536.
+    #[serde(default = "default_max_jwks_bytes")]
+    pub max_jwks_bytes: usize,
+}
+
+/// An HTTP URI reached through an Envoy cluster.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpUri {
+    /// `http://` or `https://` URI; its authority becomes `:authority`.
+    /// Required.
+    pub uri: String,
+    /// The Envoy cluster to send the request to. Required.
+    pub cluster: String,
+    /// Request timeout, also how long a request waits for the first keys.
+    /// Default `"5s"`.
+    #[serde(default = "default_fetch_timeout")]
+    pub timeout: String,
+}
+
+fn default_cache_duration() -> String {
+    "600s".into()
+}
+
+fn default_refetch_interval() -> String {
+    "30s".into()
+}
+
+fn default_fetch_timeout() -> String {
+    "5s".into()
+}
+
+fn default_max_jwks_bytes() -> usize {
+    65536
 }
 
 /// A denylist (inline). A token whose `jti`, or whose `sub`, is listed is

@@ -12,6 +12,7 @@
 //! none itself.
 #![allow(unsafe_code)]
 
+mod apply;
 mod http;
 mod root;
 mod stats;
@@ -30,5 +31,5 @@ proxy_wasm::main! {{
             .unwrap_or_default();
         let _ = hostcalls::log(LogLevel::Critical, &format!("jwe_authn: panic at {at}"));
     }));
-    proxy_wasm::set_root_context(|_| Box::new(root::Root::default()));
+    proxy_wasm::set_root_context(|id| Box::new(root::Root::new(id)));
 }}

@@ -1,29 +1,284 @@
-//! The root context: configuration, once, shared with the HTTP contexts.
+//! The root context: configuration, once, shared with the HTTP contexts; and
+//! the `remote_jwks` fetches, with the requests that wait for them.
 
+use super::apply;
 use super::http::Http;
 use super::stats::Stats;
 use crate::cache::Cache;
 use crate::config::CompiledConfig;
+use crate::decide::{self, Decision};
+use crate::extract::Request;
+use crate::keystore::KeyStore;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
-use proxy_wasm::types::{BufferType, ContextType, LogLevel};
+use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType};
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Most requests parked at once waiting for keys; beyond, deny at once.
+const MAX_WAITERS: usize = 10_000;
+
+/// The clock, in seconds since the epoch (0 if the host cannot say, which
+/// makes every token look expired: fail closed).
+pub fn now() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A request as read by its HTTP context, kept while it waits for keys.
+pub struct Waiter {
+    context_id: u32,
+    headers: Vec<(String, String)>,
+    /// When the wait must end (seconds since the epoch).
+    deadline: u64,
+}
+
+impl Waiter {
+    pub fn new(context_id: u32, headers: Vec<(String, String)>) -> Self {
+        Waiter {
+            context_id,
+            headers,
+            deadline: 0,
+        }
+    }
+
+    fn request(&self) -> Request<'_> {
+        let pseudo = |name: &str| {
+            self.headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .unwrap_or_default()
+        };
+        Request {
+            method: pseudo(":method"),
+            path: pseudo(":path"),
+            headers: &self.headers,
+        }
+    }
+}
 
 /// What every HTTP context of this VM shares.
 pub struct Shared {
     pub config: CompiledConfig,
     pub cache: RefCell<Cache>,
+    pub keys: RefCell<KeyStore>,
     pub stats: Stats,
+    waiters: RefCell<Vec<Waiter>>,
+    /// In-flight fetches: (dispatch token, provider index).
+    calls: RefCell<Vec<(u32, usize)>>,
+    /// The root context's id: fetches are dispatched from it, so their
+    /// responses come back to the root, whichever context started them.
+    root_id: u32,
+}
+
+impl Shared {
+    /// Decide for a request; `None` if the state is busy (re-entrancy).
+    pub fn decide(&self, waiter: &Waiter) -> Option<Decision> {
+        let mut cache = self.cache.try_borrow_mut().ok()?;
+        let mut keys = self.keys.try_borrow_mut().ok()?;
+        Some(decide::decide(
+            &waiter.request(),
+            now(),
+            &self.config,
+            &mut cache,
+            &mut keys,
+        ))
+    }
+
+    /// Hold a request until `provider`'s keys arrive, at most its timeout.
+    pub fn park(&self, mut waiter: Waiter, provider: usize) {
+        let timeout_s = self
+            .config
+            .providers
+            .get(provider)
+            .and_then(|p| p.remote.as_ref())
+            .map(|r| r.timeout_ms.div_ceil(1000))
+            .unwrap_or(1);
+        waiter.deadline = now().saturating_add(timeout_s);
+        match self.waiters.try_borrow_mut() {
+            Ok(mut waiters) if waiters.len() < MAX_WAITERS => waiters.push(waiter),
+            _ => {
+                if let Decision::Deny(d) = decide::keys_unavailable(&self.config) {
+                    apply::deny(self, &d);
+                }
+                return;
+            }
+        }
+        // An unknown kid may have made a refetch due: start it now, as the
+        // root (the caller returns Pause and makes no further host calls).
+        if hostcalls::set_effective_context(self.root_id).is_ok() {
+            self.fetch_due();
+        }
+    }
+
+    /// Start every fetch that is due.
+    fn fetch_due(&self) {
+        let due = match self.keys.try_borrow_mut() {
+            Ok(mut keys) => keys.due(now()),
+            Err(_) => return,
+        };
+        for provider in due {
+            let Some(source) = self
+                .config
+                .providers
+                .get(provider)
+                .and_then(|p| p.remote.as_ref())
+            else {
+                continue;
+            };
+            let dispatched = hostcalls::dispatch_http_call(
+                &source.cluster,
+                vec![
+                    (":method", "GET"),
+                    (":path", &source.path),
+                    (":authority", &source.authority),
+                    ("accept", "application/json"),
+                ],
+                None,
+                vec![],
+                Duration::from_millis(source.timeout_ms),
+            );
+            match dispatched {
+                Ok(token) => {
+                    if let Ok(mut calls) = self.calls.try_borrow_mut() {
+                        calls.push((token, provider));
+                    }
+                }
+                Err(_) => self.fetched(provider, None, &[]),
+            }
+        }
+    }
+
+    /// A fetch ended (`status` `None`: no response, e.g. a timeout).
+    fn fetched(&self, provider: usize, status: Option<u16>, body: &[u8]) {
+        let name = self
+            .config
+            .providers
+            .get(provider)
+            .map(|p| p.name.as_str())
+            .unwrap_or("?");
+        let result = match self.keys.try_borrow_mut() {
+            Ok(mut keys) => keys.fetched(&self.config, provider, now(), status, body),
+            Err(_) => return,
+        };
+        match result {
+            Ok(count) => {
+                self.stats.jwks_fetched();
+                let _ = hostcalls::log(
+                    LogLevel::Info,
+                    &format!("jwe_authn: fetched {count} keys for provider {name}"),
+                );
+            }
+            Err(e) => {
+                self.stats.jwks_fetch_failed();
+                let _ = hostcalls::log(
+                    LogLevel::Warn,
+                    &format!("jwe_authn: JWKS fetch for provider {name} failed ({e:?}, status {status:?}); keeping the last good keys"),
+                );
+            }
+        }
+        self.retry_waiters();
+    }
+
+    /// Decide again for every parked request; deny those past their deadline.
+    fn retry_waiters(&self) {
+        let parked = match self.waiters.try_borrow_mut() {
+            Ok(mut w) => std::mem::take(&mut *w),
+            Err(_) => return,
+        };
+        let now = now();
+        let mut still = Vec::new();
+        for waiter in parked {
+            if hostcalls::set_effective_context(waiter.context_id).is_err() {
+                continue; // the request is gone
+            }
+            let decision = if now > waiter.deadline {
+                decide::keys_unavailable(&self.config)
+            } else {
+                match self.decide(&waiter) {
+                    Some(d) => d,
+                    None => decide::keys_unavailable(&self.config),
+                }
+            };
+            match decision {
+                Decision::Allow(allow) => {
+                    apply::allow(self, &allow);
+                    let _ = hostcalls::resume_http_request();
+                }
+                Decision::Deny(deny) => apply::deny(self, &deny),
+                Decision::Wait { .. } => still.push(waiter),
+            }
+        }
+        if let Ok(mut w) = self.waiters.try_borrow_mut() {
+            w.extend(still);
+        }
+    }
 }
 
 /// The root context.
-#[derive(Default)]
 pub struct Root {
+    id: u32,
     shared: Option<Rc<Shared>>,
 }
 
-impl Context for Root {}
+impl Root {
+    pub fn new(id: u32) -> Self {
+        Root { id, shared: None }
+    }
+}
+
+impl Context for Root {
+    fn on_http_call_response(
+        &mut self,
+        token_id: u32,
+        _num_headers: usize,
+        body_size: usize,
+        _num_trailers: usize,
+    ) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        let provider = match shared.calls.try_borrow_mut() {
+            Ok(mut calls) => match calls.iter().position(|(t, _)| *t == token_id) {
+                Some(i) => calls.swap_remove(i).1,
+                None => return,
+            },
+            Err(_) => return,
+        };
+        let status = hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, ":status")
+            .ok()
+            .flatten()
+            .and_then(|s| String::from_utf8(s).ok())
+            .and_then(|s| s.parse::<u16>().ok());
+        let limit = shared
+            .config
+            .providers
+            .get(provider)
+            .and_then(|p| p.remote.as_ref())
+            .map(|r| r.max_bytes)
+            .unwrap_or(0);
+        // Read at most one byte past the limit: enough to refuse an oversized body.
+        let body = hostcalls::get_buffer(
+            BufferType::HttpCallResponseBody,
+            0,
+            body_size.min(limit.saturating_add(1)),
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        let body = if body_size > limit {
+            vec![0u8; limit.saturating_add(1)]
+        } else {
+            body
+        };
+        shared.fetched(provider, status, &body);
+    }
+}
 
 impl RootContext for Root {
     fn on_configure(&mut self, size: usize) -> bool {
@@ -44,11 +299,23 @@ impl RootContext for Root {
         match CompiledConfig::from_json_with_env(text, &env) {
             Ok(config) => {
                 let cache = Cache::new(config.cache_max_entries, config.cache_ttl_seconds);
-                self.shared = Some(Rc::new(Shared {
+                let keys = KeyStore::new(&config);
+                let remote = config.providers.iter().any(|p| p.remote.is_some());
+                let shared = Rc::new(Shared {
                     config,
                     cache: RefCell::new(cache),
+                    keys: RefCell::new(keys),
                     stats: Stats::define(),
-                }));
+                    waiters: RefCell::new(Vec::new()),
+                    calls: RefCell::new(Vec::new()),
+                    root_id: self.id,
+                });
+                if remote {
+                    // Fetch at once, then tick for refreshes, retries and waits.
+                    shared.fetch_due();
+                    let _ = hostcalls::set_tick_period(Duration::from_secs(1));
+                }
+                self.shared = Some(shared);
                 let _ = hostcalls::log(LogLevel::Info, "jwe_authn: configured");
                 true
             }
@@ -59,8 +326,15 @@ impl RootContext for Root {
         }
     }
 
-    fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
-        Some(Box::new(Http::new(self.shared.clone())))
+    fn on_tick(&mut self) {
+        if let Some(shared) = &self.shared {
+            shared.fetch_due();
+            shared.retry_waiters();
+        }
+    }
+
+    fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {
+        Some(Box::new(Http::new(context_id, self.shared.clone())))
     }
 
     fn get_type(&self) -> Option<ContextType> {

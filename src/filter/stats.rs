@@ -1,6 +1,7 @@
 //! Counters on Envoy's `/stats` (proxy-wasm metrics, shown by Envoy with the
 //! `wasmcustom.` prefix): `jwe_authn.allowed`, `jwe_authn.denied.<reason>`,
-//! `jwe_authn.cache.hit`, `jwe_authn.cache.miss`.
+//! `jwe_authn.cache.hit`, `jwe_authn.cache.miss`, `jwe_authn.jwks_fetched`,
+//! `jwe_authn.jwks_fetch_failed`.
 
 use crate::decide::CacheUse;
 use crate::error::Reason;
@@ -14,6 +15,8 @@ pub struct Stats {
     denied: Vec<(&'static str, u32)>,
     cache_hit: Option<u32>,
     cache_miss: Option<u32>,
+    jwks_fetched: Option<u32>,
+    jwks_fetch_failed: Option<u32>,
 }
 
 fn counter(name: &str) -> Option<u32> {
@@ -31,6 +34,8 @@ impl Stats {
                 .collect(),
             cache_hit: counter("jwe_authn.cache.hit"),
             cache_miss: counter("jwe_authn.cache.miss"),
+            jwks_fetched: counter("jwe_authn.jwks_fetched"),
+            jwks_fetch_failed: counter("jwe_authn.jwks_fetch_failed"),
         }
     }
 
@@ -53,6 +58,16 @@ impl Stats {
             .find(|(n, _)| *n == reason.stat())
             .map(|(_, id)| *id);
         Self::bump(id);
+    }
+
+    /// Count a successful JWKS fetch.
+    pub fn jwks_fetched(&self) {
+        Self::bump(self.jwks_fetched);
+    }
+
+    /// Count a failed or malformed JWKS fetch.
+    pub fn jwks_fetch_failed(&self) {
+        Self::bump(self.jwks_fetch_failed);
     }
 
     /// Count a cache hit or miss.
