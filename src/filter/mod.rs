@@ -31,5 +31,5 @@ proxy_wasm::main! {{
             .unwrap_or_default();
         let _ = hostcalls::log(LogLevel::Critical, &format!("jwe_authn: panic at {at}"));
     }));
-    proxy_wasm::set_root_context(|id| Box::new(root::Root::new(id)));
+    proxy_wasm::set_root_context(|_| Box::new(root::Root::default()));
 }}

@@ -71,9 +71,6 @@ pub struct Shared {
     waiters: RefCell<Vec<Waiter>>,
     /// In-flight fetches: (dispatch token, provider index).
     calls: RefCell<Vec<(u32, usize)>>,
-    /// The root context's id: fetches are dispatched from it, so their
-    /// responses come back to the root, whichever context started them.
-    root_id: u32,
 }
 
 impl Shared {
@@ -91,6 +88,11 @@ impl Shared {
     }
 
     /// Hold a request until `provider`'s keys arrive, at most its timeout.
+    ///
+    /// A fetch the request needs (first keys, or a refetch for an unknown
+    /// kid) starts on the next tick, from the root context: Envoy returns a
+    /// call's response to the context that was running when it was
+    /// dispatched, and this request's context may be gone by then.
     pub fn park(&self, mut waiter: Waiter, provider: usize) {
         let timeout_s = self
             .config
@@ -106,20 +108,15 @@ impl Shared {
                 if let Decision::Deny(d) = decide::keys_unavailable(&self.config) {
                     apply::deny(self, &d);
                 }
-                return;
             }
-        }
-        // An unknown kid may have made a refetch due: start it now, as the
-        // root (the caller returns Pause and makes no further host calls).
-        if hostcalls::set_effective_context(self.root_id).is_ok() {
-            self.fetch_due();
         }
     }
 
-    /// Start every fetch that is due.
+    /// Start every fetch that is due. Only from root-context callbacks
+    /// (`on_configure`, `on_tick`), so responses come back to the root.
     fn fetch_due(&self) {
         let due = match self.keys.try_borrow_mut() {
-            Ok(mut keys) => keys.due(now()),
+            Ok(mut keys) => keys.due(&self.config, now()),
             Err(_) => return,
         };
         for provider in due {
@@ -221,15 +218,9 @@ impl Shared {
 }
 
 /// The root context.
+#[derive(Default)]
 pub struct Root {
-    id: u32,
     shared: Option<Rc<Shared>>,
-}
-
-impl Root {
-    pub fn new(id: u32) -> Self {
-        Root { id, shared: None }
-    }
 }
 
 impl Context for Root {
@@ -308,7 +299,6 @@ impl RootContext for Root {
                     stats: Stats::define(),
                     waiters: RefCell::new(Vec::new()),
                     calls: RefCell::new(Vec::new()),
-                    root_id: self.id,
                 });
                 if remote {
                     // Fetch at once, then tick for refreshes, retries and waits.

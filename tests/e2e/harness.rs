@@ -12,7 +12,7 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
@@ -151,10 +151,9 @@ impl Envoy {
             .arg("-c")
             .arg(&config)
             .args(["--concurrency", &workers.to_string(), "--use-dynamic-base-id", "-l", "debug", "--component-log-level", "wasm:debug,main:info,config:info,upstream:warn,http:warn,connection:warn,router:warn,pool:warn,conn_handler:warn,runtime:warn,init:warn,admin:warn,filter:warn,misc:warn,dns:warn,hc:warn,client:warn"])
-            .arg("--log-path")
-            .arg(&log)
             .stdout(std::fs::File::create(dir.join("stdout.log")).unwrap())
-            .stderr(Stdio::null())
+            // Application logs go to stderr, written as they happen.
+            .stderr(std::fs::File::create(&log).unwrap())
             .envs(env.iter().copied())
             .current_dir(&dir)
             .spawn()

@@ -1,0 +1,243 @@
+//! `remote_jwks` end to end in a real Envoy, against a JWKS server on
+//! loopback whose answers the test changes: first fetch with the request
+//! held until the keys arrive, rotation picked up by an unknown `kid`, the
+//! refetch rate limit, failed and malformed fetches keeping the last good
+//! keys, and a slow server hitting the timeout.
+
+// Tests unwrap and index freely: a panic here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+#[path = "e2e/harness.rs"]
+mod harness;
+
+use common::{mint, public};
+use harness::Envoy;
+use jwe_authn::jose::alg::{
+    ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
+};
+use jwe_authn::jose::jwk::{generate, parse_jwk, Jwk, KeyType};
+use serde_json::json;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the JWKS server answers.
+struct Answer {
+    status: u16,
+    body: String,
+    delay: Duration,
+    hits: u32,
+}
+
+/// A JWKS server on a free loopback port; answers as `Answer` says.
+fn jwks_server(answer: Arc<Mutex<Answer>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let answer = Arc::clone(&answer);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let (status, body, delay) = {
+                    let mut a = answer.lock().unwrap();
+                    a.hits += 1;
+                    (a.status, a.body.clone(), a.delay)
+                };
+                std::thread::sleep(delay);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    port
+}
+
+/// The filter's own lines of the Envoy log, for assertion messages.
+fn filter_log(envoy: &Envoy) -> String {
+    envoy
+        .log()
+        .lines()
+        .filter(|l| l.contains("wasm"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn demo_key(name: &str) -> Jwk {
+    let text = std::fs::read_to_string(harness::root().join("envoy/demo").join(name)).unwrap();
+    parse_jwk(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+fn signer(kid: &str) -> Jwk {
+    Jwk {
+        kid: Some(kid.into()),
+        ..Jwk::bare(generate(KeyType::P256).unwrap())
+    }
+}
+
+fn jwks(keys: &[&Jwk]) -> String {
+    json!({"keys": keys.iter().map(|k| public(k)).collect::<Vec<_>>()}).to_string()
+}
+
+fn token(signer: &Jwk) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"iss": "https://idp.demo.example", "sub": "alice", "aud": "orders-api", "scope": "orders:read", "exp": now + 600});
+    format!(
+        "Bearer {}",
+        mint(
+            Sig::Es256,
+            signer,
+            Alg::EcdhEsA256Kw,
+            Enc::A256Gcm,
+            &demo_key("encrypt.pub.jwk"),
+            &claims
+        )
+    )
+}
+
+/// envoy/envoy.yaml with the provider's keys fetched from the JWKS server
+/// through a new `idp` cluster.
+fn with_remote_jwks(text: String, port: u16, timeout: &str, cache_duration: &str) -> String {
+    let start = text.find(r#""local_jwks": {"#).unwrap();
+    let end = start + text[start..].find(r#""forward_jws_header""#).unwrap();
+    let remote = format!(
+        r#""remote_jwks": {{"http_uri": {{"uri": "http://idp.test/.well-known/jwks.json", "cluster": "idp", "timeout": "{timeout}"}}, "cache_duration": "{cache_duration}", "unknown_kid_refetch_interval": "30s"}},
+                        "#
+    );
+    let text = format!("{}{remote}{}", &text[..start], &text[end..]);
+    text.replace(
+        "  clusters:\n",
+        &format!(
+            "  clusters:\n  - name: idp\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      cluster_name: idp\n      endpoints:\n      - lb_endpoints:\n        - endpoint:\n            address:\n              socket_address: {{ address: 127.0.0.1, port_value: {port} }}\n"
+        ),
+    )
+}
+
+#[test]
+fn keys_are_fetched_rotated_and_kept_through_failures() {
+    let first = signer("sig-1");
+    let second = signer("sig-2");
+    let answer = Arc::new(Mutex::new(Answer {
+        status: 200,
+        body: jwks(&[&first]),
+        delay: Duration::from_millis(1500),
+        hits: 0,
+    }));
+    let port = jwks_server(Arc::clone(&answer));
+    let envoy = Envoy::start(1, |t| with_remote_jwks(t, port, "5s", "3s"));
+
+    // The first keys are still on their way: the request waits, then passes.
+    let r = envoy.request("GET", "/orders", &[("authorization", &token(&first))]);
+    assert_eq!(r.status, 200, "{}", filter_log(&envoy));
+    assert_eq!(r.echoed("x-jwt-sub"), Some("alice"));
+    assert!(envoy.stat("wasmcustom.jwe_authn.jwks_fetched") >= 1);
+    answer.lock().unwrap().delay = Duration::ZERO;
+
+    // Rotation: the IdP now signs with sig-2; the unknown kid triggers a refetch.
+    answer.lock().unwrap().body = jwks(&[&second]);
+    let r = envoy.request("GET", "/orders", &[("authorization", &token(&second))]);
+    assert_eq!(r.status, 200, "{}", filter_log(&envoy));
+
+    // An unknown kid again within the refetch interval: no extra fetch, 401.
+    let hits = answer.lock().unwrap().hits;
+    let stranger = signer("sig-3");
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &token(&stranger))])
+            .status,
+        401
+    );
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &token(&stranger))])
+            .status,
+        401
+    );
+    assert_eq!(
+        answer.lock().unwrap().hits,
+        hits,
+        "unknown-kid refetches are rate-limited"
+    );
+    assert!(envoy.stat("wasmcustom.jwe_authn.denied.signature") >= 2);
+
+    // The server fails, then serves garbage: the last good keys stay in use.
+    {
+        let mut a = answer.lock().unwrap();
+        a.status = 500;
+        a.body = "oops".into();
+    }
+    std::thread::sleep(Duration::from_millis(4500)); // past cache_duration: a refresh fails
+    assert!(
+        envoy.stat("wasmcustom.jwe_authn.jwks_fetch_failed") >= 1,
+        "{}",
+        envoy.log()
+    );
+    let fresh = token(&second);
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &fresh)])
+            .status,
+        200
+    );
+    {
+        let mut a = answer.lock().unwrap();
+        a.status = 200;
+        a.body = r#"{"keys": "not a list"}"#.into();
+    }
+    let failed = envoy.stat("wasmcustom.jwe_authn.jwks_fetch_failed");
+    std::thread::sleep(Duration::from_millis(4500));
+    assert!(
+        envoy.stat("wasmcustom.jwe_authn.jwks_fetch_failed") > failed,
+        "the malformed JWKS counts as a failure"
+    );
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &token(&second))])
+            .status,
+        200
+    );
+    assert!(envoy.log().contains("keeping the last good keys"));
+    assert_eq!(envoy.stat("wasm.jwe_authn.vm_reload"), 0);
+}
+
+#[test]
+fn a_slow_jwks_server_ends_in_401_jwks_unavailable() {
+    let key = signer("sig-1");
+    let answer = Arc::new(Mutex::new(Answer {
+        status: 200,
+        body: jwks(&[&key]),
+        delay: Duration::from_secs(30),
+        hits: 0,
+    }));
+    let port = jwks_server(Arc::clone(&answer));
+    let envoy = Envoy::start(1, |t| with_remote_jwks(t, port, "1s", "600s"));
+    let r = envoy.request("GET", "/orders", &[("authorization", &token(&key))]);
+    assert_eq!(r.status, 401, "never forwarded unauthenticated");
+    assert!(r
+        .header("www-authenticate")
+        .unwrap()
+        .contains("invalid_token"));
+    assert!(
+        envoy.stat("wasmcustom.jwe_authn.denied.jwks_unavailable") >= 1,
+        "{}",
+        envoy.log()
+    );
+    assert_eq!(envoy.stat("cluster.echo.upstream_rq_total"), 0);
+}
