@@ -384,3 +384,77 @@ fn decryption_keys_from_the_environment() {
         "{missing}"
     );
 }
+
+#[test]
+fn decryption_key_rotation_overlap_then_removal() {
+    // Rotation: add the new key, let clients switch, remove the old one.
+    let old = demo_key("decrypt.jwk");
+    let new = Jwk {
+        kid: Some("demo-enc-2".into()),
+        ..Jwk::bare(jwe_authn::jose::jwk::generate(KeyType::X25519).unwrap())
+    };
+    let new_private = jwe_authn::jose::jwk::private_jwk(&new).unwrap().to_string();
+    let old_private = serde_json::from_str::<Value>(
+        &std::fs::read_to_string(harness::root().join("envoy/demo/decrypt.jwk")).unwrap(),
+    )
+    .unwrap()
+    .to_string();
+    let with_keys = |keys: Vec<String>| {
+        move |t: String| {
+            let start = t.find(r#""decryption_keys": {"#).unwrap();
+            let end = start + t[start..].find(r#""providers""#).unwrap();
+            format!(
+                "{}\"decryption_keys\": {{\"keys\": [{}]}},\n                      {}",
+                &t[..start],
+                keys.join(","),
+                &t[end..]
+            )
+        }
+    };
+    let for_old = token(&claims("orders:read"));
+    let for_new = mint(
+        Sig::EdDsa,
+        &demo_key("sign.jwk"),
+        Alg::EcdhEsA256Kw,
+        Enc::A256Gcm,
+        &Jwk {
+            key: jwe_authn::jose::jwk::parse_jwk(&jwe_authn::jose::jwk::public_jwk(&new).unwrap())
+                .unwrap()
+                .key,
+            ..new.clone()
+        },
+        &claims("orders:read"),
+    );
+    assert!(for_new.starts_with("ey") && old.kid.as_deref() == Some("demo-enc-1"));
+    {
+        // Overlap: both keys configured, both tokens pass.
+        let envoy = Envoy::start(1, with_keys(vec![old_private.clone(), new_private.clone()]));
+        assert_eq!(
+            envoy
+                .request("GET", "/orders", &[("authorization", &bearer(&for_old))])
+                .status,
+            200
+        );
+        assert_eq!(
+            envoy
+                .request("GET", "/orders", &[("authorization", &bearer(&for_new))])
+                .status,
+            200
+        );
+    }
+    // The listener restarted with the old key removed: the old token fails.
+    let envoy = Envoy::start(1, with_keys(vec![new_private]));
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &bearer(&for_new))])
+            .status,
+        200
+    );
+    assert_eq!(
+        envoy
+            .request("GET", "/orders", &[("authorization", &bearer(&for_old))])
+            .status,
+        401
+    );
+    assert!(envoy.stat("wasmcustom.jwe_authn.denied.decrypt") >= 1);
+}
