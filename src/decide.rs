@@ -219,7 +219,7 @@ pub fn decide(
                         Decision::Wait { provider: p }
                     }
                     // Perhaps the keys rotated: refetch (rate-limited) and retry.
-                    (NO_KEY_FITS, Some(p)) if keys.unknown_kid(config, p, now) => {
+                    (NO_KEY_FITS, Some(p)) if keys.unknown_kid(p, now) => {
                         Decision::Wait { provider: p }
                     }
                     (reason, _) => deny(config, reason, rejected.kid, rejected.alg, CacheUse::Miss),
@@ -231,10 +231,16 @@ pub fn decide(
     let accepted = &verified.accepted;
     // Checked on every request, cached or not, so a revocation takes effect
     // without waiting for the cache entry to expire.
-    if config
-        .provider_named(&accepted.provider)
-        .is_none_or(|p| p.is_revoked(&accepted.claims))
-    {
+    // Both the configured list and the fetched one.
+    let provider_index = config
+        .providers
+        .iter()
+        .position(|p| p.name == accepted.provider);
+    let revoked = match provider_index.and_then(|i| config.providers.get(i).map(|p| (i, p))) {
+        Some((i, p)) => p.is_revoked(&accepted.claims) || keys.is_revoked(i, &accepted.claims),
+        None => true,
+    };
+    if revoked {
         return deny(config, Reason::Revoked, None, None, cache_use);
     }
     if let Requirement::Provider(i) = rule.requires {

@@ -1,30 +1,76 @@
-//! Verification keys that change: the state of each provider's
-//! `remote_jwks`, kept by the host and consulted by [`crate::verify`].
+//! What changes at run time: each provider's fetched `remote_jwks`, its
+//! OpenID Connect discovery document and its fetched revocation list, kept
+//! by the host and consulted by [`crate::verify`] and [`crate::decide`].
 //!
 //! The store decides *when* to fetch (at start, before `cache_duration` runs
 //! out, on an unknown `kid` at most once per `unknown_kid_refetch_interval`,
-//! and after failures with exponential backoff) and *what to keep* (a failed
-//! or malformed fetch never replaces the last good keys). The host does the
-//! fetching and passes the clock and the bodies in: the store reads neither.
+//! after failures with exponential backoff, and again when an answer never
+//! came) and *what to keep* (a failed or malformed fetch never replaces the
+//! last good keys or list). The host does the fetching and passes the clock
+//! and the bodies in: the store reads neither.
 
+use crate::config::compile::{RemoteSource, MAX_REVOKED};
 use crate::config::{CompiledConfig, Provider};
 use crate::jose::jwk::Jwk;
 use crate::jose::{json, jwk};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::rc::Rc;
 
 /// Longest backoff after failed fetches, seconds.
 const MAX_BACKOFF_S: u64 = 60;
 
-/// One remote provider's keys and fetch schedule.
-#[derive(Debug, Default)]
-struct Remote {
-    keys: Option<Rc<Vec<Jwk>>>,
-    /// When the next fetch is due (seconds since the epoch).
+/// What a fetch brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    /// A JWKS of verification keys.
+    Jwks,
+    /// An OpenID Connect discovery document (gives the JWKS location).
+    Discovery,
+    /// A revocation list `{"jti": [...], "sub": [...]}`.
+    Revocation,
+}
+
+/// A fetch to start: where, and which entry its answer belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetch {
+    pub id: usize,
+    pub cluster: String,
+    pub authority: String,
+    pub path: String,
+    pub timeout_ms: u64,
+}
+
+/// One fetched resource of one provider.
+#[derive(Debug)]
+struct Entry {
+    provider: usize,
+    kind: Resource,
+    /// Where to fetch; `None` for a JWKS whose discovery has not answered.
+    target: Option<RemoteSource>,
     due_at: u64,
     /// When the fetch under way started.
     in_flight: Option<u64>,
     failures: u32,
     last_unknown_kid_fetch: Option<u64>,
+    keys: Option<Rc<Vec<Jwk>>>,
+    revoked: Option<(HashSet<String>, HashSet<String>)>,
+}
+
+impl Entry {
+    fn new(provider: usize, kind: Resource, target: Option<RemoteSource>) -> Self {
+        Entry {
+            provider,
+            kind,
+            target,
+            due_at: 0,
+            in_flight: None,
+            failures: 0,
+            last_unknown_kid_fetch: None,
+            keys: None,
+            revoked: None,
+        }
+    }
 }
 
 /// Where verification keys come from, per provider.
@@ -43,153 +89,307 @@ impl KeySource for LocalKeys {
     }
 }
 
-/// The remote keys of every provider, by provider index.
-#[derive(Debug, Default)]
-pub struct KeyStore {
-    remotes: Vec<Option<Remote>>,
-    names: Vec<String>,
-}
-
 /// Why a fetched body was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchError {
     /// Not HTTP 200, or no response.
     Failed,
-    /// Larger than `max_jwks_bytes`.
+    /// Larger than allowed.
     TooLarge,
-    /// Not a JWKS we can use.
+    /// Not a document we can use.
     Malformed,
+    /// A discovery document for another issuer.
+    WrongIssuer,
+}
+
+/// Everything fetched, for every provider.
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    entries: Vec<Entry>,
+    names: Vec<String>,
+    issuers: Vec<String>,
+}
+
+/// A revocation list: two arrays of strings, bounded.
+fn parse_revocation(body: &[u8]) -> Option<(HashSet<String>, HashSet<String>)> {
+    let map = json::parse_object(body)?;
+    let list = |name: &str| -> Option<HashSet<String>> {
+        match map.get(name) {
+            None => Some(HashSet::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(_) => None,
+        }
+    };
+    let (jti, sub) = (list("jti")?, list("sub")?);
+    (jti.len() + sub.len() <= MAX_REVOKED).then_some((jti, sub))
+}
+
+/// Split `http(s)://authority/path`.
+fn split_uri(uri: &str) -> Option<(String, String)> {
+    let rest = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    let ok = !authority.is_empty()
+        && !rest
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
+    ok.then(|| (authority.to_string(), path.to_string()))
 }
 
 impl KeyStore {
-    /// A store for `config`'s providers; every remote one is due at once.
+    /// A store for `config`'s providers; every fetchable resource is due at once.
     pub fn new(config: &CompiledConfig) -> Self {
+        let mut entries = Vec::new();
+        for (i, p) in config.providers.iter().enumerate() {
+            match (&p.remote, p.discovery) {
+                (Some(source), false) => {
+                    entries.push(Entry::new(i, Resource::Jwks, Some(source.clone())))
+                }
+                (Some(source), true) => {
+                    entries.push(Entry::new(i, Resource::Discovery, Some(source.clone())));
+                    entries.push(Entry::new(i, Resource::Jwks, None));
+                }
+                (None, _) => {}
+            }
+            if let Some(source) = &p.revocation_source {
+                entries.push(Entry::new(i, Resource::Revocation, Some(source.clone())));
+            }
+        }
         KeyStore {
-            remotes: config
-                .providers
-                .iter()
-                .map(|p| p.remote.as_ref().map(|_| Remote::default()))
-                .collect(),
+            entries,
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
+            issuers: config.providers.iter().map(|p| p.issuer.clone()).collect(),
         }
     }
 
-    fn index(&self, provider: &Provider) -> Option<usize> {
-        self.names.iter().position(|n| *n == provider.name)
+    fn entry(&self, provider: usize, kind: Resource) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.provider == provider && e.kind == kind)
     }
 
-    /// Providers whose fetch is due at `now`; they are marked in flight. A
-    /// fetch whose answer never came (well past its timeout) counts as
-    /// failed, so a lost response cannot stop the refreshes.
-    pub fn due(&mut self, config: &CompiledConfig, now: u64) -> Vec<usize> {
+    fn entry_mut(&mut self, provider: usize, kind: Resource) -> Option<&mut Entry> {
+        self.entries
+            .iter_mut()
+            .find(|e| e.provider == provider && e.kind == kind)
+    }
+
+    /// The fetches due at `now`; they are marked in flight. A fetch whose
+    /// answer never came (well past its timeout) counts as failed, so a lost
+    /// response cannot stop the refreshes.
+    pub fn due(&mut self, now: u64) -> Vec<Fetch> {
         let mut due = Vec::new();
-        for (i, remote) in self.remotes.iter_mut().enumerate() {
-            let Some(r) = remote else { continue };
-            if let Some(started) = r.in_flight {
-                let timeout_s = config
-                    .providers
-                    .get(i)
-                    .and_then(|p| p.remote.as_ref())
-                    .map_or(5, |s| s.timeout_ms.div_ceil(1000));
-                if now <= started.saturating_add(timeout_s).saturating_add(2) {
+        for (id, e) in self.entries.iter_mut().enumerate() {
+            let Some(target) = &e.target else { continue };
+            if let Some(started) = e.in_flight {
+                let limit = started
+                    .saturating_add(target.timeout_ms.div_ceil(1000))
+                    .saturating_add(2);
+                if now <= limit {
                     continue;
                 }
-                r.failures = r.failures.saturating_add(1);
+                e.failures = e.failures.saturating_add(1);
+                e.in_flight = None;
             }
-            if now >= r.due_at {
-                r.in_flight = Some(now);
-                due.push(i);
-            } else {
-                r.in_flight = None;
+            if now >= e.due_at {
+                e.in_flight = Some(now);
+                due.push(Fetch {
+                    id,
+                    cluster: target.cluster.clone(),
+                    authority: target.authority.clone(),
+                    path: target.path.clone(),
+                    timeout_ms: target.timeout_ms,
+                });
             }
         }
         due
     }
 
-    /// True when a provider's first keys have not arrived yet.
-    pub fn waiting_for_first_keys(&self, provider: usize) -> bool {
-        matches!(self.remotes.get(provider), Some(Some(r)) if r.keys.is_none())
+    /// The largest body entry `id` accepts.
+    pub fn max_bytes(&self, id: usize) -> usize {
+        self.entries
+            .get(id)
+            .and_then(|e| e.target.as_ref())
+            .map_or(0, |t| t.max_bytes)
     }
 
-    /// A fetch for `provider` answered with `status` and `body`: use the keys
-    /// if they are good, otherwise keep the old ones and back off.
+    /// The provider and resource of entry `id`, for logs.
+    pub fn describe(&self, id: usize) -> (String, Option<Resource>) {
+        match self.entries.get(id) {
+            Some(e) => (
+                self.names.get(e.provider).cloned().unwrap_or_default(),
+                Some(e.kind),
+            ),
+            None => (String::new(), None),
+        }
+    }
+
+    /// How long a request may wait for `provider`'s keys, seconds.
+    pub fn wait_timeout_s(&self, provider: usize) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| e.provider == provider && e.kind != Resource::Revocation)
+            .filter_map(|e| e.target.as_ref())
+            .map(|t| t.timeout_ms.div_ceil(1000))
+            .sum::<u64>()
+            .max(1)
+    }
+
+    /// A fetch for entry `id` answered with `status` and `body` (`status`
+    /// `None`: no answer). Good content replaces the old; anything else keeps
+    /// it and backs off. `Ok` carries how many keys or entries were loaded.
     pub fn fetched(
         &mut self,
-        config: &CompiledConfig,
-        provider: usize,
+        id: usize,
         now: u64,
         status: Option<u16>,
         body: &[u8],
     ) -> Result<usize, FetchError> {
-        let source = config
-            .providers
-            .get(provider)
-            .and_then(|p| p.remote.as_ref());
-        let (Some(Some(remote)), Some(source)) = (self.remotes.get_mut(provider), source) else {
+        let Some(e) = self.entries.get_mut(id) else {
             return Err(FetchError::Failed);
         };
-        remote.in_flight = None;
-        let parsed = match status {
-            Some(200) if body.len() > source.max_bytes => Err(FetchError::TooLarge),
-            Some(200) => json::parse(body)
-                .ok()
-                .and_then(|v| jwk::parse_jwks(&v).ok())
-                .filter(|keys| keys.iter().all(|k| !k.key.is_private()))
-                .ok_or(FetchError::Malformed),
-            _ => Err(FetchError::Failed),
+        e.in_flight = None;
+        let (provider, kind) = (e.provider, e.kind);
+        let Some(target) = e.target.clone() else {
+            return Err(FetchError::Failed);
         };
-        match parsed {
-            Ok(keys) => {
-                let count = keys.len();
-                remote.keys = Some(Rc::new(keys));
-                remote.failures = 0;
-                // Refresh before the keys are due to expire.
-                let refresh = source
-                    .cache_duration_s
-                    .saturating_sub(source.cache_duration_s / 10)
-                    .max(1);
-                remote.due_at = now.saturating_add(refresh);
-                Ok(count)
+        let result =
+            match status {
+                Some(200) if body.len() > target.max_bytes => Err(FetchError::TooLarge),
+                Some(200) => match kind {
+                    Resource::Jwks => json::parse(body)
+                        .ok()
+                        .and_then(|v| jwk::parse_jwks(&v).ok())
+                        .filter(|keys| keys.iter().all(|k| !k.key.is_private()))
+                        .ok_or(FetchError::Malformed)
+                        .map(|keys| {
+                            let n = keys.len();
+                            e.keys = Some(Rc::new(keys));
+                            n
+                        }),
+                    Resource::Revocation => parse_revocation(body)
+                        .ok_or(FetchError::Malformed)
+                        .map(|lists| {
+                            let n = lists.0.len() + lists.1.len();
+                            e.revoked = Some(lists);
+                            n
+                        }),
+                    Resource::Discovery => self.discovered(provider, body),
+                },
+                _ => Err(FetchError::Failed),
+            };
+        let Some(e) = self.entries.get_mut(id) else {
+            return result;
+        };
+        match result {
+            Ok(_) => {
+                e.failures = 0;
+                // Refresh before the content is due to expire.
+                let every = target.cache_duration_s;
+                e.due_at = now.saturating_add(every.saturating_sub(every / 10).max(1));
             }
-            Err(e) => {
-                remote.failures = remote.failures.saturating_add(1);
+            Err(_) => {
+                e.failures = e.failures.saturating_add(1);
                 let backoff = 1u64
-                    .checked_shl(remote.failures.saturating_sub(1))
+                    .checked_shl(e.failures.saturating_sub(1))
                     .unwrap_or(MAX_BACKOFF_S)
                     .min(MAX_BACKOFF_S);
-                remote.due_at = now.saturating_add(backoff);
-                Err(e)
+                e.due_at = now.saturating_add(backoff);
             }
         }
+        result
+    }
+
+    /// A discovery document: its `issuer` must be the configured one exactly;
+    /// its `jwks_uri` becomes the provider's JWKS location (same cluster).
+    fn discovered(&mut self, provider: usize, body: &[u8]) -> Result<usize, FetchError> {
+        let doc: Map<String, Value> = json::parse_object(body).ok_or(FetchError::Malformed)?;
+        let issuer = doc
+            .get("issuer")
+            .and_then(Value::as_str)
+            .ok_or(FetchError::Malformed)?;
+        if Some(issuer) != self.issuers.get(provider).map(String::as_str) {
+            return Err(FetchError::WrongIssuer);
+        }
+        let jwks_uri = doc
+            .get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or(FetchError::Malformed)?;
+        let (authority, path) = split_uri(jwks_uri).ok_or(FetchError::Malformed)?;
+        let discovery_target = self
+            .entry(provider, Resource::Discovery)
+            .and_then(|e| e.target.clone())
+            .ok_or(FetchError::Failed)?;
+        let jwks = self
+            .entry_mut(provider, Resource::Jwks)
+            .ok_or(FetchError::Failed)?;
+        let moved = jwks
+            .target
+            .as_ref()
+            .is_none_or(|t| t.authority != authority || t.path != path);
+        if moved {
+            jwks.target = Some(RemoteSource {
+                authority,
+                path,
+                ..discovery_target
+            });
+            jwks.due_at = 0;
+        }
+        Ok(1)
+    }
+
+    /// True when a provider's first keys have not arrived yet.
+    pub fn waiting_for_first_keys(&self, provider: usize) -> bool {
+        self.entry(provider, Resource::Jwks)
+            .is_some_and(|e| e.keys.is_none())
     }
 
     /// A `kid` was not found among `provider`'s remote keys: schedule an
     /// immediate refetch unless one ran within the refetch interval. True
     /// when a fetch is now pending (so the request may wait for it).
-    pub fn unknown_kid(&mut self, config: &CompiledConfig, provider: usize, now: u64) -> bool {
-        let interval = match config
-            .providers
-            .get(provider)
-            .and_then(|p| p.remote.as_ref())
-        {
-            Some(source) => source.refetch_interval_s,
-            None => return false,
-        };
-        let Some(Some(remote)) = self.remotes.get_mut(provider) else {
+    pub fn unknown_kid(&mut self, provider: usize, now: u64) -> bool {
+        let Some(e) = self.entry_mut(provider, Resource::Jwks) else {
             return false;
         };
-        if remote.in_flight.is_some() {
+        let Some(interval) = e.target.as_ref().map(|t| t.refetch_interval_s) else {
+            return false;
+        };
+        if e.in_flight.is_some() {
             return true;
         }
-        if remote
-            .last_unknown_kid_fetch
+        if e.last_unknown_kid_fetch
             .is_some_and(|at| now < at.saturating_add(interval))
         {
             return false;
         }
-        remote.last_unknown_kid_fetch = Some(now);
-        remote.due_at = now;
+        e.last_unknown_kid_fetch = Some(now);
+        e.due_at = now;
         true
+    }
+
+    /// True when the fetched revocation list of `provider` names the
+    /// token's `jti` or `sub` (a set lookup, not a scan).
+    pub fn is_revoked(&self, provider: usize, claims: &Map<String, Value>) -> bool {
+        let Some((jti, sub)) = self
+            .entry(provider, Resource::Revocation)
+            .and_then(|e| e.revoked.as_ref())
+        else {
+            return false;
+        };
+        let listed = |set: &HashSet<String>, name: &str| {
+            claims
+                .get(name)
+                .and_then(Value::as_str)
+                .is_some_and(|v| set.contains(v))
+        };
+        listed(jti, "jti") || listed(sub, "sub")
     }
 }
 
@@ -198,11 +398,11 @@ impl KeySource for KeyStore {
         if provider.remote.is_none() {
             return Some(&provider.keys);
         }
-        let i = self.index(provider)?;
-        match self.remotes.get(i) {
-            Some(Some(r)) => r.keys.as_deref().map(Vec::as_slice),
-            _ => None,
-        }
+        let i = self.names.iter().position(|n| *n == provider.name)?;
+        self.entry(i, Resource::Jwks)?
+            .keys
+            .as_deref()
+            .map(Vec::as_slice)
     }
 }
 
@@ -211,67 +411,82 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn config() -> CompiledConfig {
-        let text = json!({
+    fn config(extra: Value) -> CompiledConfig {
+        let mut text = json!({
             "decryption_keys": {"keys": [{"kty": "oct", "k": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]},
             "providers": {
-                "idp": {"issuer": "https://idp", "remote_jwks": {
-                    "http_uri": {"uri": "https://idp/jwks", "cluster": "idp", "timeout": "2s"},
+                "idp": {"issuer": "https://idp.test", "remote_jwks": {
+                    "http_uri": {"uri": "https://idp.test/jwks", "cluster": "idp", "timeout": "2s"},
                     "cache_duration": "100s", "unknown_kid_refetch_interval": "30s", "max_jwks_bytes": 1024}},
                 "local": {"issuer": "https://local", "local_jwks": {"keys": [{"kty": "oct", "k": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]}}
             }
         });
+        if let Value::Object(more) = extra {
+            for (k, v) in more {
+                text["providers"]["idp"][k] = v;
+            }
+        }
         CompiledConfig::from_json(&text.to_string()).unwrap()
     }
 
     const JWKS: &[u8] = br#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "a",
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
 
+    fn ids(fetches: &[Fetch]) -> Vec<usize> {
+        fetches.iter().map(|f| f.id).collect()
+    }
+
     #[test]
     fn schedule_keep_and_backoff() {
-        let config = config();
+        let config = config(json!({}));
         let idp = config
             .providers
             .iter()
             .position(|p| p.name == "idp")
             .unwrap();
         let mut store = KeyStore::new(&config);
+        let first = store.due(1000);
+        assert_eq!(first.len(), 1, "due at once, only the remote provider");
         assert_eq!(
-            store.due(&config, 1000),
-            vec![idp],
-            "due at once, only the remote provider"
+            (
+                first[0].cluster.as_str(),
+                first[0].authority.as_str(),
+                first[0].path.as_str()
+            ),
+            ("idp", "idp.test", "/jwks")
         );
-        assert!(store.due(&config, 1000).is_empty(), "in flight");
+        let id = first[0].id;
+        assert!(store.due(1000).is_empty(), "in flight");
         assert!(store.waiting_for_first_keys(idp));
         assert!(store.keys_for(&config.providers[idp]).is_none());
-        assert_eq!(store.fetched(&config, idp, 1001, Some(200), JWKS), Ok(1));
+        assert_eq!(store.fetched(id, 1001, Some(200), JWKS), Ok(1));
         assert_eq!(
             store.keys_for(&config.providers[idp]).map(<[Jwk]>::len),
             Some(1)
         );
         // Refreshed at 90% of cache_duration.
-        assert!(store.due(&config, 1090).is_empty());
-        assert_eq!(store.due(&config, 1091), vec![idp]);
+        assert!(store.due(1090).is_empty());
+        assert_eq!(ids(&store.due(1091)), vec![id]);
         // Failures and garbage keep the last good keys, with growing backoff.
         assert_eq!(
-            store.fetched(&config, idp, 1092, Some(500), b""),
+            store.fetched(id, 1092, Some(500), b""),
             Err(FetchError::Failed)
         );
         assert_eq!(
             store.keys_for(&config.providers[idp]).map(<[Jwk]>::len),
             Some(1)
         );
-        assert!(store.due(&config, 1092).is_empty());
-        assert_eq!(store.due(&config, 1093), vec![idp]);
+        assert!(store.due(1092).is_empty());
+        assert_eq!(ids(&store.due(1093)), vec![id]);
         assert_eq!(
-            store.fetched(&config, idp, 1093, Some(200), b"{\"keys\": 1}"),
+            store.fetched(id, 1093, Some(200), b"{\"keys\": 1}"),
             Err(FetchError::Malformed)
         );
-        assert!(store.due(&config, 1094).is_empty(), "backoff doubled");
-        assert_eq!(store.due(&config, 1095), vec![idp]);
+        assert!(store.due(1094).is_empty(), "backoff doubled");
+        assert_eq!(ids(&store.due(1095)), vec![id]);
         let big = vec![b' '; 2000];
         assert_eq!(
-            store.fetched(&config, idp, 1095, Some(200), &big),
+            store.fetched(id, 1095, Some(200), &big),
             Err(FetchError::TooLarge)
         );
         assert_eq!(
@@ -279,16 +494,17 @@ mod tests {
             Some(1)
         );
         // A private key in a JWKS is refused.
+        let _ = store.due(1200);
         let private = br#"{"keys": [{"kty": "oct", "k": "AAAA"}]}"#;
         assert_eq!(
-            store.fetched(&config, idp, 1200, Some(200), private),
+            store.fetched(id, 1200, Some(200), private),
             Err(FetchError::Malformed)
         );
     }
 
     #[test]
     fn unknown_kid_refetches_are_rate_limited_and_lost_answers_expire() {
-        let config = config();
+        let config = config(json!({}));
         let idp = config
             .providers
             .iter()
@@ -297,26 +513,88 @@ mod tests {
         let local = 1 - idp;
         let mut store = KeyStore::new(&config);
         assert!(
-            !store.unknown_kid(&config, local, 1000),
+            !store.unknown_kid(local, 1000),
             "local keys are never fetched"
         );
-        let _ = store.due(&config, 1000);
-        assert!(
-            store.unknown_kid(&config, idp, 1000),
-            "a fetch is already under way"
-        );
-        store.fetched(&config, idp, 1000, Some(200), JWKS).unwrap();
-        assert!(store.unknown_kid(&config, idp, 1010));
-        assert_eq!(store.due(&config, 1010), vec![idp]);
-        store.fetched(&config, idp, 1010, Some(200), JWKS).unwrap();
-        assert!(
-            !store.unknown_kid(&config, idp, 1020),
-            "within 30 s of the last one"
-        );
-        assert!(store.unknown_kid(&config, idp, 1041));
+        let id = store.due(1000)[0].id;
+        assert!(store.unknown_kid(idp, 1000), "a fetch is already under way");
+        store.fetched(id, 1000, Some(200), JWKS).unwrap();
+        assert!(store.unknown_kid(idp, 1010));
+        assert_eq!(ids(&store.due(1010)), vec![id]);
+        store.fetched(id, 1010, Some(200), JWKS).unwrap();
+        assert!(!store.unknown_kid(idp, 1020), "within 30 s of the last one");
+        assert!(store.unknown_kid(idp, 1041));
         // An answer that never comes: the fetch is retried after its timeout.
-        assert_eq!(store.due(&config, 1041), vec![idp]);
-        assert!(store.due(&config, 1044).is_empty());
-        assert_eq!(store.due(&config, 1046), vec![idp]);
+        assert_eq!(ids(&store.due(1041)), vec![id]);
+        assert!(store.due(1044).is_empty());
+        assert_eq!(ids(&store.due(1046)), vec![id]);
+    }
+
+    #[test]
+    fn discovery_checks_the_issuer_then_finds_the_jwks() {
+        let text = json!({
+            "decryption_keys": {"keys": [{"kty": "oct", "k": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}]},
+            "providers": {"idp": {"issuer": "https://idp.test/realm", "discovery": {"cluster": "idp", "timeout": "1s"}}}
+        });
+        let config = CompiledConfig::from_json(&text.to_string()).unwrap();
+        let mut store = KeyStore::new(&config);
+        let first = store.due(1000);
+        assert_eq!(first.len(), 1, "the JWKS waits for discovery");
+        assert_eq!(first[0].path, "/realm/.well-known/openid-configuration");
+        let d = first[0].id;
+        let wrong =
+            br#"{"issuer": "https://evil.test/realm", "jwks_uri": "https://idp.test/keys"}"#;
+        assert_eq!(
+            store.fetched(d, 1000, Some(200), wrong),
+            Err(FetchError::WrongIssuer)
+        );
+        assert!(store.due(1000).is_empty());
+        let _ = store.due(1001);
+        let good =
+            br#"{"issuer": "https://idp.test/realm", "jwks_uri": "https://keys.idp.test/certs"}"#;
+        assert_eq!(store.fetched(d, 1001, Some(200), good), Ok(1));
+        let next = store.due(1001);
+        assert_eq!(next.len(), 1);
+        assert_eq!(
+            (
+                next[0].cluster.as_str(),
+                next[0].authority.as_str(),
+                next[0].path.as_str()
+            ),
+            ("idp", "keys.idp.test", "/certs")
+        );
+        assert_eq!(store.fetched(next[0].id, 1001, Some(200), JWKS), Ok(1));
+        assert!(!store.waiting_for_first_keys(0));
+    }
+
+    #[test]
+    fn fetched_revocation_lists() {
+        let config = config(
+            json!({"revocation": {"jti": ["inline"], "http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}, "cache_duration": "10s"}}),
+        );
+        let idp = config
+            .providers
+            .iter()
+            .position(|p| p.name == "idp")
+            .unwrap();
+        let mut store = KeyStore::new(&config);
+        let due = store.due(1000);
+        assert_eq!(due.len(), 2);
+        let rev = due.iter().find(|f| f.path == "/revoked").unwrap().id;
+        let claims = |jti: &str| json!({"jti": jti, "sub": "s"}).as_object().unwrap().clone();
+        assert!(!store.is_revoked(idp, &claims("stolen")));
+        assert_eq!(
+            store.fetched(rev, 1000, Some(200), br#"{"jti": ["stolen"], "sub": []}"#),
+            Ok(1)
+        );
+        assert!(store.is_revoked(idp, &claims("stolen")));
+        assert!(!store.is_revoked(idp, &claims("fine")));
+        // A broken list keeps the last good one.
+        let _ = store.due(1009);
+        assert_eq!(
+            store.fetched(rev, 1009, Some(200), br#"{"jti": "stolen"}"#),
+            Err(FetchError::Malformed)
+        );
+        assert!(store.is_revoked(idp, &claims("stolen")));
     }
 }

@@ -40,8 +40,13 @@ pub struct Provider {
     pub forward_payload_header: Option<String>,
     /// (header, claim path) pairs.
     pub claim_to_headers: Vec<(String, Vec<String>)>,
-    /// Where the keys are fetched from, when they are remote.
+    /// Where the keys are fetched from, when they are remote (for
+    /// discovery: where the discovery document is).
     pub remote: Option<RemoteSource>,
+    /// True when `remote` is an OpenID Connect discovery document.
+    pub discovery: bool,
+    /// Where a revocation list is fetched from, if any.
+    pub revocation_source: Option<RemoteSource>,
     /// Revoked `jti` and `sub` values: sets, so a lookup does not scan.
     pub revoked_jti: HashSet<String>,
     pub revoked_sub: HashSet<String>,
@@ -106,6 +111,44 @@ fn split_uri(uri: &str, path: &str) -> Result<(String, String), ConfigError> {
         return Err(ConfigError::new(path, "expected a host in the URI"));
     }
     Ok((authority.to_string(), tail.to_string()))
+}
+
+fn positive_ms(text: &str, path: &str) -> Result<u64, ConfigError> {
+    match duration_ms(text, path)? {
+        0 => Err(ConfigError::new(path, "must be positive")),
+        ms => Ok(ms),
+    }
+}
+
+/// Discovery fetches `<issuer>/.well-known/openid-configuration`.
+fn compile_discovery(
+    d: &super::schema::Discovery,
+    issuer: &str,
+    path: &str,
+) -> Result<RemoteSource, ConfigError> {
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let (authority, uri_path) = split_uri(&url, path)
+        .map_err(|_| ConfigError::new(path, "discovery needs an http(s) issuer URL"))?;
+    if d.cluster.is_empty() {
+        return Err(ConfigError::new(
+            format!("{path}.cluster"),
+            "must name an Envoy cluster",
+        ));
+    }
+    Ok(RemoteSource {
+        cluster: d.cluster.clone(),
+        authority,
+        path: uri_path,
+        timeout_ms: positive_ms(&d.timeout, &format!("{path}.timeout"))?,
+        cache_duration_s: duration_ms(&d.cache_duration, &format!("{path}.cache_duration"))?
+            .div_ceil(1000)
+            .max(1),
+        refetch_interval_s: 30,
+        max_bytes: 65536,
+    })
 }
 
 fn compile_remote(
@@ -364,20 +407,54 @@ fn compile_provider(
             "must not be empty",
         ));
     }
-    let (keys, remote) = match (&provider.local_jwks, &provider.remote_jwks) {
-        (Some(local), None) => (
+    let (keys, remote) = match (
+        &provider.local_jwks,
+        &provider.remote_jwks,
+        &provider.discovery,
+    ) {
+        (Some(local), None, None) => (
             compile_keys(local, &format!("{path}.local_jwks"), false)?,
             None,
         ),
-        (None, Some(remote)) => (
+        (None, Some(remote), None) => (
             Vec::new(),
             Some(compile_remote(remote, &format!("{path}.remote_jwks"))?),
+        ),
+        (None, None, Some(d)) => (
+            Vec::new(),
+            Some(compile_discovery(
+                d,
+                &provider.issuer,
+                &format!("{path}.discovery"),
+            )?),
         ),
         _ => {
             return Err(ConfigError::new(
                 path,
-                "expected exactly one of `local_jwks` and `remote_jwks`",
+                "expected exactly one of `local_jwks`, `remote_jwks` and `discovery`",
             ))
+        }
+    };
+    let revocation_source = match provider
+        .revocation
+        .as_ref()
+        .and_then(|r| r.http_uri.as_ref().map(|u| (r, u)))
+    {
+        None => None,
+        Some((r, uri)) => {
+            let at = format!("{path}.revocation");
+            let (authority, uri_path) = split_uri(&uri.uri, &format!("{at}.http_uri.uri"))?;
+            Some(RemoteSource {
+                cluster: uri.cluster.clone(),
+                authority,
+                path: uri_path,
+                timeout_ms: positive_ms(&uri.timeout, &format!("{at}.http_uri.timeout"))?,
+                cache_duration_s: duration_ms(&r.cache_duration, &format!("{at}.cache_duration"))?
+                    .div_ceil(1000)
+                    .max(1),
+                refetch_interval_s: 0,
+                max_bytes: 4 << 20,
+            })
         }
     };
     if keys.is_empty() && remote.is_none() && require_signature {
@@ -429,7 +506,9 @@ fn compile_provider(
         forward_jws_header,
         forward_payload_header,
         claim_to_headers,
+        discovery: provider.discovery.is_some(),
         remote,
+        revocation_source,
         revoked_jti,
         revoked_sub,
     })

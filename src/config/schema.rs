@@ -187,6 +187,9 @@ pub struct ProviderConfig {
     /// `remote_jwks`. Default none.
     #[serde(default)]
     pub remote_jwks: Option<RemoteJwks>,
+    /// Find the JWKS by OpenID Connect discovery instead. Default none.
+    #[serde(default)]
+    pub discovery: Option<Discovery>,
     /// Required `typ` of the inner JWS header, e.g. `at+jwt` (RFC 9068), so an
     /// ID token cannot be replayed as an access token. Compared
     /// case-insensitively, an `application/` prefix ignored. Default: not checked.
@@ -272,6 +275,33 @@ pub struct Revocation {
     /// Revoked subjects (`sub`). Default none.
     #[serde(default)]
     pub sub: Vec<String>,
+    /// Also fetch a list `{"jti": [...], "sub": [...]}` through a cluster,
+    /// refreshed every `cache_duration`. Default none.
+    #[serde(default)]
+    pub http_uri: Option<HttpUri>,
+    /// How often the fetched list is refreshed. Default `"60s"`.
+    #[serde(default = "default_revocation_refresh")]
+    pub cache_duration: String,
+}
+
+/// OpenID Connect discovery: `<issuer>/.well-known/openid-configuration`,
+/// whose `jwks_uri` is then fetched like `remote_jwks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discovery {
+    /// The Envoy cluster that reaches the issuer. Required.
+    pub cluster: String,
+    /// Request timeout. Default `"5s"`.
+    #[serde(default = "default_fetch_timeout")]
+    pub timeout: String,
+    /// How long the discovery document and keys are used before a refresh.
+    /// Default `"600s"`.
+    #[serde(default = "default_cache_duration")]
+    pub cache_duration: String,
+}
+
+fn default_revocation_refresh() -> String {
+    "60s".into()
 }
 
 /// Algorithm allow-lists. A missing list allows every supported algorithm.

@@ -95,12 +95,9 @@ impl Shared {
     /// dispatched, and this request's context may be gone by then.
     pub fn park(&self, mut waiter: Waiter, provider: usize) {
         let timeout_s = self
-            .config
-            .providers
-            .get(provider)
-            .and_then(|p| p.remote.as_ref())
-            .map(|r| r.timeout_ms.div_ceil(1000))
-            .unwrap_or(1);
+            .keys
+            .try_borrow()
+            .map_or(1, |k| k.wait_timeout_s(provider));
         waiter.deadline = now().saturating_add(timeout_s);
         match self.waiters.try_borrow_mut() {
             Ok(mut waiters) if waiters.len() < MAX_WAITERS => waiters.push(waiter),
@@ -116,51 +113,37 @@ impl Shared {
     /// (`on_configure`, `on_tick`), so responses come back to the root.
     fn fetch_due(&self) {
         let due = match self.keys.try_borrow_mut() {
-            Ok(mut keys) => keys.due(&self.config, now()),
+            Ok(mut keys) => keys.due(now()),
             Err(_) => return,
         };
-        for provider in due {
-            let Some(source) = self
-                .config
-                .providers
-                .get(provider)
-                .and_then(|p| p.remote.as_ref())
-            else {
-                continue;
-            };
+        for fetch in due {
             let dispatched = hostcalls::dispatch_http_call(
-                &source.cluster,
+                &fetch.cluster,
                 vec![
                     (":method", "GET"),
-                    (":path", &source.path),
-                    (":authority", &source.authority),
+                    (":path", &fetch.path),
+                    (":authority", &fetch.authority),
                     ("accept", "application/json"),
                 ],
                 None,
                 vec![],
-                Duration::from_millis(source.timeout_ms),
+                Duration::from_millis(fetch.timeout_ms),
             );
             match dispatched {
                 Ok(token) => {
                     if let Ok(mut calls) = self.calls.try_borrow_mut() {
-                        calls.push((token, provider));
+                        calls.push((token, fetch.id));
                     }
                 }
-                Err(_) => self.fetched(provider, None, &[]),
+                Err(_) => self.fetched(fetch.id, None, &[]),
             }
         }
     }
 
     /// A fetch ended (`status` `None`: no response, e.g. a timeout).
-    fn fetched(&self, provider: usize, status: Option<u16>, body: &[u8]) {
-        let name = self
-            .config
-            .providers
-            .get(provider)
-            .map(|p| p.name.as_str())
-            .unwrap_or("?");
-        let result = match self.keys.try_borrow_mut() {
-            Ok(mut keys) => keys.fetched(&self.config, provider, now(), status, body),
+    fn fetched(&self, id: usize, status: Option<u16>, body: &[u8]) {
+        let (result, (provider, kind)) = match self.keys.try_borrow_mut() {
+            Ok(mut keys) => (keys.fetched(id, now(), status, body), keys.describe(id)),
             Err(_) => return,
         };
         match result {
@@ -168,17 +151,21 @@ impl Shared {
                 self.stats.jwks_fetched();
                 let _ = hostcalls::log(
                     LogLevel::Info,
-                    &format!("jwe_authn: fetched {count} keys for provider {name}"),
+                    &format!(
+                        "jwe_authn: fetched {kind:?} for provider {provider} ({count} entries)"
+                    ),
                 );
             }
             Err(e) => {
                 self.stats.jwks_fetch_failed();
                 let _ = hostcalls::log(
                     LogLevel::Warn,
-                    &format!("jwe_authn: JWKS fetch for provider {name} failed ({e:?}, status {status:?}); keeping the last good keys"),
+                    &format!("jwe_authn: {kind:?} fetch for provider {provider} failed ({e:?}, status {status:?}); keeping the last good one"),
                 );
             }
         }
+        // A discovery answer may have made the JWKS due at once.
+        self.fetch_due();
         self.retry_waiters();
     }
 
@@ -234,7 +221,7 @@ impl Context for Root {
         let Some(shared) = self.shared.clone() else {
             return;
         };
-        let provider = match shared.calls.try_borrow_mut() {
+        let id = match shared.calls.try_borrow_mut() {
             Ok(mut calls) => match calls.iter().position(|(t, _)| *t == token_id) {
                 Some(i) => calls.swap_remove(i).1,
                 None => return,
@@ -246,13 +233,7 @@ impl Context for Root {
             .flatten()
             .and_then(|s| String::from_utf8(s).ok())
             .and_then(|s| s.parse::<u16>().ok());
-        let limit = shared
-            .config
-            .providers
-            .get(provider)
-            .and_then(|p| p.remote.as_ref())
-            .map(|r| r.max_bytes)
-            .unwrap_or(0);
+        let limit = shared.keys.try_borrow().map_or(0, |k| k.max_bytes(id));
         // Read at most one byte past the limit: enough to refuse an oversized body.
         let body = hostcalls::get_buffer(
             BufferType::HttpCallResponseBody,
@@ -267,7 +248,7 @@ impl Context for Root {
         } else {
             body
         };
-        shared.fetched(provider, status, &body);
+        shared.fetched(id, status, &body);
     }
 }
 
@@ -291,7 +272,10 @@ impl RootContext for Root {
             Ok(config) => {
                 let cache = Cache::new(config.cache_max_entries, config.cache_ttl_seconds);
                 let keys = KeyStore::new(&config);
-                let remote = config.providers.iter().any(|p| p.remote.is_some());
+                let remote = config
+                    .providers
+                    .iter()
+                    .any(|p| p.remote.is_some() || p.revocation_source.is_some());
                 let shared = Rc::new(Shared {
                     config,
                     cache: RefCell::new(cache),
