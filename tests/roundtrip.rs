@@ -358,3 +358,33 @@ fn verify_exit_codes_and_messages() {
     assert!(!out.contains("alice"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn sign_only_mints_a_plain_jws_that_the_filter_refuses() {
+    let dir = std::env::temp_dir().join(format!("jwe-authn-signonly-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let enc = key(KeyType::Oct { bytes: 32 }, "e");
+    let sig = key(KeyType::P256, "s");
+    let sig_path = dir.join("sig.jwk");
+    std::fs::write(&sig_path, private(&sig).to_string()).unwrap();
+    let config_path = dir.join("config.json");
+    std::fs::write(
+        &config_path,
+        config_value(&[private(&enc)], &[public(&sig)], json!({})).to_string(),
+    )
+    .unwrap();
+    let claims = json!({"iss": ISSUER, "sub": "x", "aud": "api"}).to_string();
+    let (code, jws, err) = run(cli()
+        .args(["mint", "--claims", &claims, "--sign-key"])
+        .arg(&sig_path)
+        .args(["--expires-in", "1h", "--sign-only", "true"]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(jws.trim().split('.').count(), 3);
+    let (code, _, err) = run(cli()
+        .args(["verify", "--config"])
+        .arg(&config_path)
+        .args(["--token", jws.trim()]));
+    assert_eq!(code, 1);
+    assert!(err.contains("plain JWS"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

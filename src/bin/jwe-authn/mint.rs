@@ -24,6 +24,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "expires-in",
             "typ",
             "now",
+            "sign-only",
         ],
     )?;
     args.no_positional()?;
@@ -35,6 +36,28 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         claims.entry("iat").or_insert(Value::from(now));
     }
     let sign_key = keyfile::load(args.require("sign-key")?)?;
+    let sign_only = match args.get("sign-only") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(Failure::usage("--sign-only expects true or false")),
+    };
+    if sign_only {
+        // A plain signed JWT, for comparisons (e.g. with Envoy's jwt_authn):
+        // the filter itself refuses these.
+        let sig_alg = match args.get("sig-alg").or(sign_key.alg.as_deref()) {
+            Some(name) => SignatureAlg::from_name(name).ok_or_else(|| {
+                Failure::usage(format!("unsupported signature algorithm `{name}`"))
+            })?,
+            None => default_sig_alg(&sign_key.key)?,
+        };
+        let payload = serde_json::to_vec(&claims).map_err(|e| Failure::usage(e.to_string()))?;
+        let mut header = Map::new();
+        header.insert("typ".into(), Value::from(args.get("typ").unwrap_or("JWT")));
+        let jws = sign_compact(sig_alg, &sign_key, header, &payload)
+            .map_err(|e| Failure::usage(format!("signing with {sig_alg}: {e}")))?;
+        println!("{jws}");
+        return Ok(());
+    }
     let encrypt_key = keyfile::load(args.require("encrypt-key")?)?;
 
     let sig_alg = match args.get("sig-alg").or(sign_key.alg.as_deref()) {
