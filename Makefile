@@ -12,7 +12,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/release/jwe_authn.wasm
 CLI := target/release/jwe-authn
 
-.PHONY: oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
+.PHONY: bench oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
 
 all: build
 
@@ -46,6 +46,10 @@ cli:
 oci: wasm
 	scripts/oci-image.py $(WASM) target/oci $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 	@if docker info >/dev/null 2>&1; then docker build -t jwe-authn:latest .; else echo "oci: no Docker engine; wrote the OCI layout only"; fi
+
+## Benchmarks (not part of make test): see BENCHMARKS.md.
+bench:
+	bench/run.sh
 
 ## Checks.
 lint: wasm-target

@@ -169,7 +169,14 @@ pub fn decide(
         .iter()
         .find(|r| r.matches(request.method, request.path))
         .unwrap_or(&default_rule);
-    let mut remove = config.managed_headers.clone();
+    // Only what the request carries: a removal of an absent header is a
+    // wasted host call on every request.
+    let mut remove: Vec<String> = config
+        .managed_headers
+        .iter()
+        .filter(|h| request.header(h).is_some())
+        .cloned()
+        .collect();
     if rule.requires == Requirement::Allow {
         return Decision::Allow(Allow {
             remove,
