@@ -175,13 +175,25 @@ fn forwarding_headers_and_the_cache() {
     );
     let mut cache = Cache::new(100, 300);
     let auth = format!("Bearer {}", token(&s, &claims()));
-    let first = run(&s, &mut cache, "GET", "/", &[("authorization", &auth), ("X-Sub", "mallory")]);
+    let first = run(
+        &s,
+        &mut cache,
+        "GET",
+        "/",
+        &[("authorization", &auth), ("X-Sub", "mallory")],
+    );
     let Decision::Allow(a) = first else {
         panic!("{first:?}")
     };
     assert_eq!(a.cache, CacheUse::Miss);
-    assert!(a.remove.contains(&"x-sub".to_string()), "a spoofed managed header is removed");
-    assert!(!a.remove.contains(&"x-payload".to_string()), "an absent one costs no host call");
+    assert!(
+        a.remove.contains(&"x-sub".to_string()),
+        "a spoofed managed header is removed"
+    );
+    assert!(
+        !a.remove.contains(&"x-payload".to_string()),
+        "an absent one costs no host call"
+    );
     assert!(
         a.remove.contains(&"authorization".to_string()),
         "the token is removed unless forward"
