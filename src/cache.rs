@@ -1,18 +1,35 @@
 //! The verified-token cache: a hit costs one SHA-256 and a map lookup
 //! instead of a decryption and a signature check.
 //!
+//! Two levels: this worker's map (an `Rc` clone on a hit), then, when
+//! configured, the [`shared`] layer that every worker of the Envoy sees, so a
+//! token is decrypted and verified once per Envoy rather than once per worker.
+//!
 //! Key: SHA-256 of the token (collision-resistant: two tokens never share an
 //! entry). Value: the accepted token and the headers it forwards. An entry
 //! lives until the token's `exp` or the configured TTL, whichever is first,
 //! and is checked against `now` on every hit, so an expired token is never
 //! served from the cache. Size is bounded; the oldest entry is evicted first.
 
+pub mod shared;
+
 use crate::forward::Verified;
+use crate::pipeline::Accepted;
 use sha2::{Digest, Sha256};
+use shared::Shared;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-type Key = [u8; 32];
+/// A token's cache key: its SHA-256, computed once per request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Key([u8; 32]);
+
+impl Key {
+    /// The key of `token`.
+    pub fn of(token: &str) -> Self {
+        Key(Sha256::digest(token.as_bytes()).into())
+    }
+}
 
 struct Entry {
     verified: Rc<Verified>,
@@ -27,10 +44,8 @@ pub struct Cache {
     order: VecDeque<Key>,
     max_entries: usize,
     ttl_seconds: u64,
-}
-
-fn key(token: &str) -> Key {
-    Sha256::digest(token.as_bytes()).into()
+    /// The cross-worker layer, if any.
+    shared: Option<Shared>,
 }
 
 impl Cache {
@@ -41,7 +56,16 @@ impl Cache {
             order: VecDeque::new(),
             max_entries,
             ttl_seconds,
+            shared: None,
         }
+    }
+
+    /// Add the cross-worker layer (ignored when the cache is disabled).
+    pub fn with_shared(mut self, shared: Shared) -> Self {
+        if self.max_entries > 0 {
+            self.shared = Some(shared);
+        }
+        self
     }
 
     /// Number of live entries.
@@ -55,23 +79,30 @@ impl Cache {
     }
 
     /// The verified token, if cached and still valid at `now`.
-    pub fn get(&mut self, token: &str, now: u64) -> Option<Rc<Verified>> {
-        let k = key(token);
-        match self.entries.get(&k) {
+    pub fn get(&mut self, key: &Key, now: u64) -> Option<Rc<Verified>> {
+        match self.entries.get(key) {
             Some(e) if now <= e.until => Some(Rc::clone(&e.verified)),
             Some(_) => {
-                self.entries.remove(&k);
+                self.entries.remove(key);
                 None
             }
             None => None,
         }
     }
 
+    /// What another worker verified for this token, with the last second it
+    /// may be used, if shared and still valid at `now`. The caller completes
+    /// it (forwarded headers) and keeps it locally with [`Cache::keep`].
+    pub fn get_shared(&self, key: &Key, now: u64) -> Option<(Accepted, u64)> {
+        self.shared.as_ref()?.get(key, now)
+    }
+
     /// Remember a verified token until `min(exp - skew allowance, now + ttl)`;
     /// `valid_until` is the last second the pipeline would still accept it.
+    /// Shared with the other workers too, when configured.
     pub fn insert(
         &mut self,
-        token: &str,
+        key: &Key,
         verified: Rc<Verified>,
         now: u64,
         valid_until: Option<u64>,
@@ -85,7 +116,19 @@ impl Cache {
         if until < now {
             return;
         }
-        let k = key(token);
+        if let Some(shared) = &self.shared {
+            shared.put(key, &verified.accepted, until);
+        }
+        self.keep(key, verified, until);
+    }
+
+    /// Keep an entry in this worker's map until `until` (inclusive), for an
+    /// outcome found in the shared layer: it keeps the expiry it was shared with.
+    pub fn keep(&mut self, key: &Key, verified: Rc<Verified>, until: u64) {
+        if self.max_entries == 0 {
+            return;
+        }
+        let k = *key;
         while self.entries.len() >= self.max_entries {
             match self.order.pop_front() {
                 Some(old) => {
@@ -108,7 +151,10 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::Accepted;
+
+    fn k(token: &str) -> Key {
+        Key::of(token)
+    }
 
     fn verified(sub: &str) -> Rc<Verified> {
         let mut claims = serde_json::Map::new();
@@ -127,30 +173,30 @@ mod tests {
     #[test]
     fn hits_until_expiry_then_misses() {
         let mut c = Cache::new(10, 300);
-        c.insert("t1", verified("a"), 1000, Some(1100));
-        assert!(c.get("t1", 1100).is_some());
-        assert!(c.get("t1", 1101).is_none());
+        c.insert(&k("t1"), verified("a"), 1000, Some(1100));
+        assert!(c.get(&k("t1"), 1100).is_some());
+        assert!(c.get(&k("t1"), 1101).is_none());
         assert!(c.is_empty(), "an expired entry is dropped");
         // TTL caps a far-future exp.
-        c.insert("t2", verified("b"), 1000, Some(99_999));
-        assert!(c.get("t2", 1300).is_some());
-        assert!(c.get("t2", 1301).is_none());
-        assert!(c.get("other", 1000).is_none());
+        c.insert(&k("t2"), verified("b"), 1000, Some(99_999));
+        assert!(c.get(&k("t2"), 1300).is_some());
+        assert!(c.get(&k("t2"), 1301).is_none());
+        assert!(c.get(&k("other"), 1000).is_none());
     }
 
     #[test]
     fn size_is_bounded_and_oldest_go_first() {
         let mut c = Cache::new(3, 300);
         for i in 0..10 {
-            c.insert(&format!("t{i}"), verified("x"), 1000, None);
+            c.insert(&k(&format!("t{i}")), verified("x"), 1000, None);
             assert!(c.len() <= 3);
         }
-        assert!(c.get("t9", 1000).is_some());
-        assert!(c.get("t6", 1000).is_none());
+        assert!(c.get(&k("t9"), 1000).is_some());
+        assert!(c.get(&k("t6"), 1000).is_none());
         // Expiry churn does not grow the order queue without bound.
         for i in 0..1000 {
-            c.insert(&format!("e{i}"), verified("x"), 1000, Some(1000));
-            let _ = c.get(&format!("e{i}"), 1001);
+            c.insert(&k(&format!("e{i}")), verified("x"), 1000, Some(1000));
+            let _ = c.get(&k(&format!("e{i}")), 1001);
         }
         assert!(c.order.len() <= 6);
     }
@@ -158,7 +204,24 @@ mod tests {
     #[test]
     fn disabled_cache_stores_nothing() {
         let mut c = Cache::new(0, 300);
-        c.insert("t", verified("a"), 1000, None);
-        assert!(c.get("t", 1000).is_none());
+        c.insert(&k("t"), verified("a"), 1000, None);
+        assert!(c.get(&k("t"), 1000).is_none());
+    }
+
+    #[test]
+    fn insert_shares_with_the_other_workers_cache() {
+        let store = shared::MemoryStore::default();
+        let layer = |fp| Shared::new(Box::new(store.clone()), 8, fp);
+        let mut a = Cache::new(10, 300).with_shared(layer([1; 32]));
+        let b = Cache::new(10, 300).with_shared(layer([1; 32]));
+        a.insert(&k("t"), verified("alice"), 1000, Some(1100));
+        let (accepted, until) = b.get_shared(&k("t"), 1000).unwrap();
+        assert_eq!(until, 1100, "shared with the same expiry");
+        assert_eq!(accepted.claims.get("sub").unwrap(), "alice");
+        // A disabled cache neither shares nor reads.
+        let mut off = Cache::new(0, 300).with_shared(layer([1; 32]));
+        off.insert(&k("u"), verified("bob"), 1000, None);
+        assert!(off.get_shared(&k("t"), 1000).is_none());
+        assert!(b.get_shared(&k("u"), 1000).is_none());
     }
 }

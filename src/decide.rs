@@ -7,7 +7,7 @@
 //! the cache or runs [`pipeline::verify_token`], then checks the rule's
 //! provider and `required_claims`.
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Key};
 use crate::config::request::{CompiledRule, PathMatch, Requirement};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
@@ -32,7 +32,11 @@ pub struct Identity {
 pub enum CacheUse {
     /// No token was verified (public route or anonymous request).
     None,
+    /// This worker's cache.
     Hit,
+    /// Another worker verified it (shared cache).
+    SharedHit,
+    /// Decrypted and verified here.
     Miss,
 }
 
@@ -148,6 +152,25 @@ fn claim_matches(
     }
 }
 
+/// Another worker's verified outcome for this token, completed with the
+/// headers this configuration forwards, and its last valid second.
+fn from_shared(
+    cache: &Cache,
+    key: &Key,
+    now: u64,
+    config: &CompiledConfig,
+) -> Option<(Rc<Verified>, u64)> {
+    let (accepted, until) = cache.get_shared(key, now)?;
+    let provider = config.provider_named(&accepted.provider)?;
+    Some((
+        Rc::new(Verified {
+            headers: forward::headers(provider, &accepted),
+            accepted,
+        }),
+        until,
+    ))
+}
+
 /// The denial for a request whose wait for keys ran out.
 pub fn keys_unavailable(config: &CompiledConfig) -> Decision {
     deny(config, Reason::KeysUnavailable, None, None, CacheUse::Miss)
@@ -197,41 +220,50 @@ pub fn decide(
         return deny(config, Reason::Missing, None, None, CacheUse::None);
     };
 
-    let (verified, cache_use) = match cache.get(found.token, now) {
+    let key = Key::of(found.token);
+    let (verified, cache_use) = match cache.get(&key, now) {
         Some(v) => (v, CacheUse::Hit),
-        None => match pipeline::verify_token_with(found.token, now, config, keys) {
-            Ok(accepted) => {
-                let Some(provider) = config.provider_named(&accepted.provider) else {
-                    return deny(config, Reason::Issuer, None, None, CacheUse::Miss);
-                };
-                let valid_until = accepted.expires_at.map(|exp| {
-                    exp.saturating_add(config.clock_skew_seconds)
-                        .saturating_sub(1)
-                });
-                let verified = Rc::new(Verified {
-                    headers: forward::headers(provider, &accepted),
-                    accepted,
-                });
-                cache.insert(found.token, Rc::clone(&verified), now, valid_until);
-                (verified, CacheUse::Miss)
+        None => match from_shared(cache, &key, now, config) {
+            Some((verified, until)) => {
+                cache.keep(&key, Rc::clone(&verified), until);
+                (verified, CacheUse::SharedHit)
             }
-            Err(rejected) => {
-                let provider = rejected
-                    .provider
-                    .as_deref()
-                    .and_then(|n| config.providers.iter().position(|p| p.name == n));
-                return match (rejected.reason, provider) {
-                    // The issuer's first keys are on their way.
-                    (Reason::KeysUnavailable, Some(p)) if keys.waiting_for_first_keys(p) => {
-                        Decision::Wait { provider: p }
-                    }
-                    // Perhaps the keys rotated: refetch (rate-limited) and retry.
-                    (NO_KEY_FITS, Some(p)) if keys.unknown_kid(p, now) => {
-                        Decision::Wait { provider: p }
-                    }
-                    (reason, _) => deny(config, reason, rejected.kid, rejected.alg, CacheUse::Miss),
-                };
-            }
+            None => match pipeline::verify_token_with(found.token, now, config, keys) {
+                Ok(accepted) => {
+                    let Some(provider) = config.provider_named(&accepted.provider) else {
+                        return deny(config, Reason::Issuer, None, None, CacheUse::Miss);
+                    };
+                    let valid_until = accepted.expires_at.map(|exp| {
+                        exp.saturating_add(config.clock_skew_seconds)
+                            .saturating_sub(1)
+                    });
+                    let verified = Rc::new(Verified {
+                        headers: forward::headers(provider, &accepted),
+                        accepted,
+                    });
+                    cache.insert(&key, Rc::clone(&verified), now, valid_until);
+                    (verified, CacheUse::Miss)
+                }
+                Err(rejected) => {
+                    let provider = rejected
+                        .provider
+                        .as_deref()
+                        .and_then(|n| config.providers.iter().position(|p| p.name == n));
+                    return match (rejected.reason, provider) {
+                        // The issuer's first keys are on their way.
+                        (Reason::KeysUnavailable, Some(p)) if keys.waiting_for_first_keys(p) => {
+                            Decision::Wait { provider: p }
+                        }
+                        // Perhaps the keys rotated: refetch (rate-limited) and retry.
+                        (NO_KEY_FITS, Some(p)) if keys.unknown_kid(p, now) => {
+                            Decision::Wait { provider: p }
+                        }
+                        (reason, _) => {
+                            deny(config, reason, rejected.kid, rejected.alg, CacheUse::Miss)
+                        }
+                    };
+                }
+            },
         },
     };
 

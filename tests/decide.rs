@@ -12,6 +12,7 @@
 mod common;
 
 use common::*;
+use jwe_authn::cache::shared::{MemoryStore, Shared};
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::{CacheUse, Decision};
@@ -352,4 +353,123 @@ fn revocation_applies_after_verification_and_on_cache_hits() {
     );
     assert_eq!(Reason::Revoked.stat(), "revoked");
     assert_eq!(Reason::Revoked.bearer_error(), Some("invalid_token"));
+}
+
+/// Two workers' caches over one shared store, each built as the filter
+/// builds it.
+fn worker(config: &CompiledConfig, store: &MemoryStore) -> Cache {
+    Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(Shared::new(
+        Box::new(store.clone()),
+        config.cache_max_entries,
+        config.fingerprint,
+    ))
+}
+
+fn cache_use(d: &Decision) -> CacheUse {
+    match d {
+        Decision::Allow(a) => a.cache,
+        Decision::Deny(d) => d.cache,
+        Decision::Wait { .. } => CacheUse::None,
+    }
+}
+
+#[test]
+fn a_token_is_verified_once_across_workers() {
+    let s = setup(
+        json!({}),
+        json!({"claim_to_headers": [{"header_name": "x-sub", "claim_name": "sub"}]}),
+    );
+    let store = MemoryStore::default();
+    let (mut a, mut b) = (worker(&s.config, &store), worker(&s.config, &store));
+    let auth = format!("Bearer {}", token(&s, &claims()));
+    let headers = [("authorization", auth.as_str())];
+    let first = run(&s, &mut a, "GET", "/", &headers);
+    assert_eq!(cache_use(&first), CacheUse::Miss);
+    let second = run(&s, &mut b, "GET", "/", &headers);
+    assert_eq!(
+        cache_use(&second),
+        CacheUse::SharedHit,
+        "the other worker's result"
+    );
+    assert_eq!(
+        cache_use(&run(&s, &mut b, "GET", "/", &headers)),
+        CacheUse::Hit
+    );
+    // The shared outcome forwards exactly what the verifying worker forwards.
+    match (&first, &second) {
+        (Decision::Allow(x), Decision::Allow(y)) => {
+            assert_eq!(x.add, y.add);
+            assert_eq!(x.remove, y.remove);
+            assert_eq!(x.identity, y.identity);
+            assert!(y.add.contains(&("x-sub".to_string(), "alice".to_string())));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A token past its exp is not served from the shared layer.
+    let mut c = claims();
+    c["exp"] = json!(NOW + 1);
+    let short = format!("Bearer {}", token(&s, &c));
+    let short_headers = [("authorization", short.as_str())];
+    assert_eq!(status(&run(&s, &mut a, "GET", "/", &short_headers)), 200);
+    let mut late = worker(&s.config, &store);
+    let decision = decide_local(
+        &Request {
+            method: "GET",
+            path: "/",
+            headers: &[("authorization".to_string(), short.clone())],
+        },
+        NOW + 1 + s.config.clock_skew_seconds + 1,
+        &s.config,
+        &mut late,
+    );
+    match decision {
+        Decision::Deny(d) => {
+            assert_eq!(d.reason, Reason::Expired);
+            assert_eq!(d.cache, CacheUse::Miss);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Another configuration (here: another audience) never reads the
+    // outcomes the first one shared, even from the same store.
+    let mut v = config_value(&[private(&s.enc)], &[public(&s.sig)], json!({}));
+    v["providers"]["test"]["audiences"] = json!(["api", "other"]);
+    let other = Setup {
+        config: compile(&v),
+        enc: s.enc.clone(),
+        sig: s.sig.clone(),
+    };
+    assert_ne!(other.config.fingerprint, s.config.fingerprint);
+    let mut c2 = worker(&other.config, &store);
+    assert_eq!(
+        cache_use(&run(&other, &mut c2, "GET", "/", &headers)),
+        CacheUse::Miss
+    );
+
+    // Turned off: nothing is written to the store.
+    let off = setup(json!({"cache": {"shared": false}}), json!({}));
+    let fresh = MemoryStore::default();
+    assert!(!off.config.cache_shared);
+    // As the filter does: the shared layer only when configured.
+    let mut d = Cache::new(off.config.cache_max_entries, off.config.cache_ttl_seconds);
+    if off.config.cache_shared {
+        d = d.with_shared(Shared::new(
+            Box::new(fresh.clone()),
+            16,
+            off.config.fingerprint,
+        ));
+    }
+    let off_auth = format!("Bearer {}", token(&off, &claims()));
+    assert_eq!(
+        status(&run(
+            &off,
+            &mut d,
+            "GET",
+            "/",
+            &[("authorization", &off_auth)]
+        )),
+        200
+    );
+    assert!(fresh.is_empty());
 }

@@ -307,7 +307,7 @@ fn an_invalid_configuration_is_refused_by_envoy_naming_the_field() {
 }
 
 #[test]
-fn two_workers_each_verify_and_serve() {
+fn two_workers_verify_a_token_once() {
     let envoy = Envoy::start(2, |t| t);
     let auth = bearer(&token(&claims("orders:read")));
     for _ in 0..20 {
@@ -317,10 +317,13 @@ fn two_workers_each_verify_and_serve() {
     }
     assert_eq!(envoy.request("GET", "/orders", &[]).status, 401);
     assert_eq!(envoy.stat("wasmcustom.jwe_authn.allowed"), 20);
-    // Each worker has its own cache: at most one miss per worker.
-    let misses = envoy.stat("wasmcustom.jwe_authn.cache.miss");
-    assert!((1..=2).contains(&misses), "misses={misses}");
-    assert_eq!(envoy.stat("wasmcustom.jwe_authn.cache.hit"), 20 - misses);
+    // Each request is a new connection, which the kernel spreads over the
+    // two workers (all twenty on one: odds of 2 in a million). The first
+    // decrypts; the other worker finds the outcome in shared data once,
+    // then in its own cache.
+    assert_eq!(envoy.stat("wasmcustom.jwe_authn.cache.miss"), 1);
+    assert_eq!(envoy.stat("wasmcustom.jwe_authn.cache.shared_hit"), 1);
+    assert_eq!(envoy.stat("wasmcustom.jwe_authn.cache.hit"), 18);
 }
 
 #[test]

@@ -8,6 +8,7 @@ use crate::error::ConfigError;
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use crate::jose::json;
 use crate::jose::jwk::{self, Jwk, MAX_KEYS};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// Longest configuration text accepted, in bytes.
@@ -245,6 +246,12 @@ pub struct CompiledConfig {
     pub cache_max_entries: usize,
     /// Cache lifetime cap, seconds.
     pub cache_ttl_seconds: u64,
+    /// Share verified tokens between workers.
+    pub cache_shared: bool,
+    /// SHA-256 of the configuration text and the environment keys it named:
+    /// shared cache entries written under another configuration are ignored.
+    /// All zero when compiled from a [`Config`] value directly.
+    pub fingerprint: [u8; 32],
 }
 
 impl CompiledConfig {
@@ -276,7 +283,15 @@ impl CompiledConfig {
             let path = if path == "." { String::new() } else { path };
             ConfigError::new(path, e.into_inner().to_string())
         })?;
-        Self::compile(config, env)
+        let mut fingerprint = Sha256::new();
+        fingerprint.update(text.as_bytes());
+        if let Some(value) = config.decryption_keys_from_env.as_deref().and_then(env) {
+            fingerprint.update([0]);
+            fingerprint.update(value.as_bytes());
+        }
+        let mut compiled = Self::compile(config, env)?;
+        compiled.fingerprint = fingerprint.finalize().into();
+        Ok(compiled)
     }
 
     /// Validate and compile deserialized configuration.
@@ -380,6 +395,8 @@ impl CompiledConfig {
             managed_headers,
             cache_max_entries: config.cache.max_entries,
             cache_ttl_seconds: config.cache.ttl_seconds,
+            cache_shared: config.cache.shared,
+            fingerprint: [0; 32],
         })
     }
 

@@ -122,6 +122,11 @@ pub struct CacheConfig {
     /// `exp`). Default 300.
     #[serde(default = "default_cache_ttl")]
     pub ttl_seconds: u64,
+    /// Share verified tokens between Envoy's workers (proxy-wasm shared
+    /// data, at most `max_entries` slots), so a token is decrypted once per
+    /// Envoy rather than once per worker. Default true.
+    #[serde(default = "default_true")]
+    pub shared: bool,
 }
 
 impl Default for CacheConfig {
@@ -129,6 +134,7 @@ impl Default for CacheConfig {
         CacheConfig {
             max_entries: default_cache_entries(),
             ttl_seconds: default_cache_ttl(),
+            shared: true,
         }
     }
 }

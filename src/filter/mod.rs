@@ -15,6 +15,7 @@
 mod apply;
 mod http;
 mod root;
+mod shared_data;
 mod stats;
 
 use proxy_wasm::hostcalls;

@@ -3,8 +3,9 @@
 
 use super::apply;
 use super::http::Http;
+use super::shared_data::HostStore;
 use super::stats::Stats;
-use crate::cache::Cache;
+use crate::cache::{self, Cache};
 use crate::config::CompiledConfig;
 use crate::decide::{self, Decision};
 use crate::extract::Request;
@@ -270,7 +271,14 @@ impl RootContext for Root {
         let env = |name: &str| std::env::var(name).ok();
         match CompiledConfig::from_json_with_env(text, &env) {
             Ok(config) => {
-                let cache = Cache::new(config.cache_max_entries, config.cache_ttl_seconds);
+                let mut cache = Cache::new(config.cache_max_entries, config.cache_ttl_seconds);
+                if config.cache_shared {
+                    cache = cache.with_shared(cache::shared::Shared::new(
+                        Box::new(HostStore),
+                        config.cache_max_entries,
+                        config.fingerprint,
+                    ));
+                }
                 let keys = KeyStore::new(&config);
                 let remote = config
                     .providers

@@ -1,6 +1,7 @@
 //! Counters on Envoy's `/stats` (proxy-wasm metrics, shown by Envoy with the
 //! `wasmcustom.` prefix): `jwe_authn.allowed`, `jwe_authn.denied.<reason>`,
-//! `jwe_authn.cache.hit`, `jwe_authn.cache.miss`, `jwe_authn.jwks_fetched`,
+//! `jwe_authn.cache.hit`, `jwe_authn.cache.shared_hit` (verified by another
+//! worker), `jwe_authn.cache.miss` (decrypted and verified here), `jwe_authn.jwks_fetched`,
 //! `jwe_authn.jwks_fetch_failed`.
 
 use crate::decide::CacheUse;
@@ -14,6 +15,7 @@ pub struct Stats {
     allowed: Option<u32>,
     denied: Vec<(&'static str, u32)>,
     cache_hit: Option<u32>,
+    cache_shared_hit: Option<u32>,
     cache_miss: Option<u32>,
     jwks_fetched: Option<u32>,
     jwks_fetch_failed: Option<u32>,
@@ -33,6 +35,7 @@ impl Stats {
                 .filter_map(|r| counter(&format!("jwe_authn.denied.{r}")).map(|id| (*r, id)))
                 .collect(),
             cache_hit: counter("jwe_authn.cache.hit"),
+            cache_shared_hit: counter("jwe_authn.cache.shared_hit"),
             cache_miss: counter("jwe_authn.cache.miss"),
             jwks_fetched: counter("jwe_authn.jwks_fetched"),
             jwks_fetch_failed: counter("jwe_authn.jwks_fetch_failed"),
@@ -74,6 +77,7 @@ impl Stats {
     pub fn cache(&self, use_: CacheUse) {
         match use_ {
             CacheUse::Hit => Self::bump(self.cache_hit),
+            CacheUse::SharedHit => Self::bump(self.cache_shared_hit),
             CacheUse::Miss => Self::bump(self.cache_miss),
             CacheUse::None => {}
         }
