@@ -1,12 +1,16 @@
-//! The verified-token cache: a hit costs one SHA-256 and a map lookup
-//! instead of a decryption and a signature check.
+//! The verified-token cache: a hit costs a short hash, a map lookup and one
+//! comparison of the token instead of a decryption and a signature check.
 //!
 //! Two levels: this worker's map (an `Rc` clone on a hit), then, when
 //! configured, the [`shared`] layer that every worker of the Envoy sees, so a
 //! token is decrypted and verified once per Envoy rather than once per worker.
 //!
-//! Key: SHA-256 of the token (collision-resistant: two tokens never share an
-//! entry). Value: the accepted token and the headers it forwards. An entry
+//! Local key: the token itself. The map hashes only its length and last
+//! [`TAIL`] bytes (the JWE authentication tag and the end of the ciphertext)
+//! with a per-process random SipHash key, and compares the *whole* token on a
+//! match, so two tokens never share an entry and a hit costs no SHA-256 of
+//! the token (the most expensive step of a hit in Wasm). The shared layer,
+//! consulted only on a local miss, keys by SHA-256 ([`Key`]). Value: the accepted token and the headers it forwards. An entry
 //! lives until the token's `exp` or the configured TTL, whichever is first,
 //! and is checked against `now` on every hit, so an expired token is never
 //! served from the cache. Size is bounded; the oldest entry is evicted first.
@@ -17,10 +21,46 @@ use crate::forward::Verified;
 use crate::pipeline::Accepted;
 use sha2::{Digest, Sha256};
 use shared::Shared;
+use std::collections::hash_map::{DefaultHasher, RandomState};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
 use std::rc::Rc;
 
-/// A token's cache key: its SHA-256, computed once per request.
+/// Bytes at the end of a token that the local map hashes (a compact JWE ends
+/// with its 22-character tag; 64 covers the tag and part of the ciphertext).
+pub const TAIL: usize = 64;
+
+/// SipHash (randomly keyed) over each write's length and last [`TAIL`]
+/// bytes. Equality is still decided on the full key by the map.
+pub struct TailHasher(DefaultHasher);
+
+impl Hasher for TailHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let tail = bytes
+            .get(bytes.len().saturating_sub(TAIL)..)
+            .unwrap_or(bytes);
+        self.0.write_usize(bytes.len());
+        self.0.write(tail);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
+
+/// Builds [`TailHasher`]s with one random key per cache.
+#[derive(Clone, Default)]
+pub struct TailState(RandomState);
+
+impl BuildHasher for TailState {
+    type Hasher = TailHasher;
+
+    fn build_hasher(&self) -> TailHasher {
+        TailHasher(self.0.build_hasher())
+    }
+}
+
+/// A token's key in the shared layer: its SHA-256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key([u8; 32]);
 
@@ -39,9 +79,9 @@ struct Entry {
 
 /// A bounded, expiring cache of verified tokens (one per Envoy worker).
 pub struct Cache {
-    entries: HashMap<Key, Entry>,
-    /// Insertion order, for eviction; may hold keys already removed.
-    order: VecDeque<Key>,
+    entries: HashMap<Rc<str>, Entry, TailState>,
+    /// Insertion order, for eviction; may hold tokens already removed.
+    order: VecDeque<Rc<str>>,
     max_entries: usize,
     ttl_seconds: u64,
     /// The cross-worker layer, if any.
@@ -52,7 +92,7 @@ impl Cache {
     /// An empty cache holding at most `max_entries` (0 disables it).
     pub fn new(max_entries: usize, ttl_seconds: u64) -> Self {
         Cache {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             order: VecDeque::new(),
             max_entries,
             ttl_seconds,
@@ -79,11 +119,11 @@ impl Cache {
     }
 
     /// The verified token, if cached and still valid at `now`.
-    pub fn get(&mut self, key: &Key, now: u64) -> Option<Rc<Verified>> {
-        match self.entries.get(key) {
+    pub fn get(&mut self, token: &str, now: u64) -> Option<Rc<Verified>> {
+        match self.entries.get(token) {
             Some(e) if now <= e.until => Some(Rc::clone(&e.verified)),
             Some(_) => {
-                self.entries.remove(key);
+                self.entries.remove(token);
                 None
             }
             None => None,
@@ -93,8 +133,8 @@ impl Cache {
     /// What another worker verified for this token, with the last second it
     /// may be used, if shared and still valid at `now`. The caller completes
     /// it (forwarded headers) and keeps it locally with [`Cache::keep`].
-    pub fn get_shared(&self, key: &Key, now: u64) -> Option<(Accepted, u64)> {
-        self.shared.as_ref()?.get(key, now)
+    pub fn get_shared(&self, token: &str, now: u64) -> Option<(Accepted, u64)> {
+        self.shared.as_ref()?.get(&Key::of(token), now)
     }
 
     /// Remember a verified token until `min(exp - skew allowance, now + ttl)`;
@@ -102,7 +142,7 @@ impl Cache {
     /// Shared with the other workers too, when configured.
     pub fn insert(
         &mut self,
-        key: &Key,
+        token: &str,
         verified: Rc<Verified>,
         now: u64,
         valid_until: Option<u64>,
@@ -117,18 +157,22 @@ impl Cache {
             return;
         }
         if let Some(shared) = &self.shared {
-            shared.put(key, &verified.accepted, until);
+            shared.put(&Key::of(token), &verified.accepted, until);
         }
-        self.keep(key, verified, until);
+        self.keep(token, verified, until);
     }
 
     /// Keep an entry in this worker's map until `until` (inclusive), for an
     /// outcome found in the shared layer: it keeps the expiry it was shared with.
-    pub fn keep(&mut self, key: &Key, verified: Rc<Verified>, until: u64) {
+    pub fn keep(&mut self, token: &str, verified: Rc<Verified>, until: u64) {
         if self.max_entries == 0 {
             return;
         }
-        let k = *key;
+        if let Some(e) = self.entries.get_mut(token) {
+            *e = Entry { verified, until };
+            return;
+        }
+        let k: Rc<str> = Rc::from(token);
         while self.entries.len() >= self.max_entries {
             match self.order.pop_front() {
                 Some(old) => {
@@ -137,13 +181,12 @@ impl Cache {
                 None => break,
             }
         }
-        if self.entries.insert(k, Entry { verified, until }).is_none() {
-            self.order.push_back(k);
-        }
+        self.order.push_back(Rc::clone(&k));
+        self.entries.insert(k, Entry { verified, until });
         // Keys removed on expiry stay in `order`; keep it bounded.
         if self.order.len() > self.max_entries.saturating_mul(2) {
             let entries = &self.entries;
-            self.order.retain(|k| entries.contains_key(k));
+            self.order.retain(|k| entries.contains_key(&**k));
         }
     }
 }
@@ -151,10 +194,6 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn k(token: &str) -> Key {
-        Key::of(token)
-    }
 
     fn verified(sub: &str) -> Rc<Verified> {
         let mut claims = serde_json::Map::new();
@@ -173,39 +212,60 @@ mod tests {
     #[test]
     fn hits_until_expiry_then_misses() {
         let mut c = Cache::new(10, 300);
-        c.insert(&k("t1"), verified("a"), 1000, Some(1100));
-        assert!(c.get(&k("t1"), 1100).is_some());
-        assert!(c.get(&k("t1"), 1101).is_none());
+        c.insert("t1", verified("a"), 1000, Some(1100));
+        assert!(c.get("t1", 1100).is_some());
+        assert!(c.get("t1", 1101).is_none());
         assert!(c.is_empty(), "an expired entry is dropped");
         // TTL caps a far-future exp.
-        c.insert(&k("t2"), verified("b"), 1000, Some(99_999));
-        assert!(c.get(&k("t2"), 1300).is_some());
-        assert!(c.get(&k("t2"), 1301).is_none());
-        assert!(c.get(&k("other"), 1000).is_none());
+        c.insert("t2", verified("b"), 1000, Some(99_999));
+        assert!(c.get("t2", 1300).is_some());
+        assert!(c.get("t2", 1301).is_none());
+        assert!(c.get("other", 1000).is_none());
     }
 
     #[test]
     fn size_is_bounded_and_oldest_go_first() {
         let mut c = Cache::new(3, 300);
         for i in 0..10 {
-            c.insert(&k(&format!("t{i}")), verified("x"), 1000, None);
+            c.insert(&format!("t{i}"), verified("x"), 1000, None);
             assert!(c.len() <= 3);
         }
-        assert!(c.get(&k("t9"), 1000).is_some());
-        assert!(c.get(&k("t6"), 1000).is_none());
+        assert!(c.get("t9", 1000).is_some());
+        assert!(c.get("t6", 1000).is_none());
         // Expiry churn does not grow the order queue without bound.
         for i in 0..1000 {
-            c.insert(&k(&format!("e{i}")), verified("x"), 1000, Some(1000));
-            let _ = c.get(&k(&format!("e{i}")), 1001);
+            c.insert(&format!("e{i}"), verified("x"), 1000, Some(1000));
+            let _ = c.get(&format!("e{i}"), 1001);
         }
         assert!(c.order.len() <= 6);
     }
 
     #[test]
+    fn tokens_with_the_same_tail_are_different_entries() {
+        let mut c = Cache::new(10, 300);
+        let tail = "x".repeat(TAIL);
+        let (a, b) = (format!("a{tail}"), format!("b{tail}"));
+        c.insert(&a, verified("alice"), 1000, None);
+        assert!(
+            c.get(&b, 1000).is_none(),
+            "same length and tail, other token"
+        );
+        c.insert(&b, verified("bob"), 1000, None);
+        let sub =
+            |t: &str, c: &mut Cache| c.get(t, 1000).unwrap().accepted.claims.get("sub").cloned();
+        assert_eq!(sub(&a, &mut c), Some("alice".into()));
+        assert_eq!(sub(&b, &mut c), Some("bob".into()));
+        // Re-inserting a token replaces its entry, it does not duplicate it.
+        c.insert(&a, verified("alice2"), 1000, None);
+        assert_eq!(c.len(), 2);
+        assert_eq!(sub(&a, &mut c), Some("alice2".into()));
+    }
+
+    #[test]
     fn disabled_cache_stores_nothing() {
         let mut c = Cache::new(0, 300);
-        c.insert(&k("t"), verified("a"), 1000, None);
-        assert!(c.get(&k("t"), 1000).is_none());
+        c.insert("t", verified("a"), 1000, None);
+        assert!(c.get("t", 1000).is_none());
     }
 
     #[test]
@@ -214,14 +274,14 @@ mod tests {
         let layer = |fp| Shared::new(Box::new(store.clone()), 8, fp);
         let mut a = Cache::new(10, 300).with_shared(layer([1; 32]));
         let b = Cache::new(10, 300).with_shared(layer([1; 32]));
-        a.insert(&k("t"), verified("alice"), 1000, Some(1100));
-        let (accepted, until) = b.get_shared(&k("t"), 1000).unwrap();
+        a.insert("t", verified("alice"), 1000, Some(1100));
+        let (accepted, until) = b.get_shared("t", 1000).unwrap();
         assert_eq!(until, 1100, "shared with the same expiry");
         assert_eq!(accepted.claims.get("sub").unwrap(), "alice");
         // A disabled cache neither shares nor reads.
         let mut off = Cache::new(0, 300).with_shared(layer([1; 32]));
-        off.insert(&k("u"), verified("bob"), 1000, None);
-        assert!(off.get_shared(&k("t"), 1000).is_none());
-        assert!(b.get_shared(&k("u"), 1000).is_none());
+        off.insert("u", verified("bob"), 1000, None);
+        assert!(off.get_shared("t", 1000).is_none());
+        assert!(b.get_shared("u", 1000).is_none());
     }
 }

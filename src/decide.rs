@@ -7,7 +7,7 @@
 //! the cache or runs [`pipeline::verify_token`], then checks the rule's
 //! provider and `required_claims`.
 
-use crate::cache::{Cache, Key};
+use crate::cache::Cache;
 use crate::config::request::{CompiledRule, PathMatch, Requirement};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
@@ -156,11 +156,11 @@ fn claim_matches(
 /// headers this configuration forwards, and its last valid second.
 fn from_shared(
     cache: &Cache,
-    key: &Key,
+    token: &str,
     now: u64,
     config: &CompiledConfig,
 ) -> Option<(Rc<Verified>, u64)> {
-    let (accepted, until) = cache.get_shared(key, now)?;
+    let (accepted, until) = cache.get_shared(token, now)?;
     let provider = config.provider_named(&accepted.provider)?;
     Some((
         Rc::new(Verified {
@@ -220,12 +220,11 @@ pub fn decide(
         return deny(config, Reason::Missing, None, None, CacheUse::None);
     };
 
-    let key = Key::of(found.token);
-    let (verified, cache_use) = match cache.get(&key, now) {
+    let (verified, cache_use) = match cache.get(found.token, now) {
         Some(v) => (v, CacheUse::Hit),
-        None => match from_shared(cache, &key, now, config) {
+        None => match from_shared(cache, found.token, now, config) {
             Some((verified, until)) => {
-                cache.keep(&key, Rc::clone(&verified), until);
+                cache.keep(found.token, Rc::clone(&verified), until);
                 (verified, CacheUse::SharedHit)
             }
             None => match pipeline::verify_token_with(found.token, now, config, keys) {
@@ -241,7 +240,7 @@ pub fn decide(
                         headers: forward::headers(provider, &accepted),
                         accepted,
                     });
-                    cache.insert(&key, Rc::clone(&verified), now, valid_until);
+                    cache.insert(found.token, Rc::clone(&verified), now, valid_until);
                     (verified, CacheUse::Miss)
                 }
                 Err(rejected) => {

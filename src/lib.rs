@@ -20,7 +20,7 @@
 //! that maps to one client-facing error class.
 //!
 //! The host glue (proxy-wasm root and HTTP contexts) lives in `filter`, compiled
-//! only for `wasm32`.
+//! only for `wasm32` with the default `filter` feature.
 
 #[forbid(unsafe_code)]
 pub mod cache;
@@ -47,5 +47,5 @@ pub mod validate;
 #[forbid(unsafe_code)]
 pub mod verify;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "filter"))]
 mod filter;
