@@ -388,3 +388,56 @@ fn sign_only_mints_a_plain_jws_that_the_filter_refuses() {
     assert!(err.contains("plain JWS"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn mint_count_writes_distinct_tokens_the_filter_accepts() {
+    let dir = std::env::temp_dir().join(format!("jwe-authn-count-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let enc = key(KeyType::Oct { bytes: 32 }, "e");
+    let sig = key(KeyType::P256, "s");
+    let (enc_path, sig_path) = (dir.join("enc.jwk"), dir.join("sig.jwk"));
+    std::fs::write(&enc_path, private(&enc).to_string()).unwrap();
+    std::fs::write(&sig_path, private(&sig).to_string()).unwrap();
+    let config_path = dir.join("config.json");
+    std::fs::write(
+        &config_path,
+        config_value(&[private(&enc)], &[public(&sig)], json!({})).to_string(),
+    )
+    .unwrap();
+    let claims = json!({"iss": ISSUER, "sub": "x", "aud": "api"}).to_string();
+    let (code, out, err) = run(cli()
+        .args(["mint", "--claims", &claims, "--sign-key"])
+        .arg(&sig_path)
+        .arg("--encrypt-key")
+        .arg(&enc_path)
+        .args([
+            "--alg",
+            "dir",
+            "--enc",
+            "A256GCM",
+            "--expires-in",
+            "1h",
+            "--count",
+            "5",
+        ]));
+    assert_eq!(code, 0, "{err}");
+    let tokens: Vec<&str> = out.lines().collect();
+    assert_eq!(tokens.len(), 5);
+    let distinct: std::collections::BTreeSet<&&str> = tokens.iter().collect();
+    assert_eq!(distinct.len(), 5, "every token is distinct");
+    for token in tokens {
+        let (code, _, err) = run(cli()
+            .args(["verify", "--config"])
+            .arg(&config_path)
+            .args(["--token", token]));
+        assert_eq!(code, 0, "{err}");
+    }
+    for bad in ["0", "x", "1000001"] {
+        let (code, _, _) = run(cli()
+            .args(["mint", "--claims", &claims, "--sign-key"])
+            .arg(&sig_path)
+            .args(["--sign-only", "true", "--count", bad]));
+        assert_eq!(code, 2, "--count {bad} is a usage error");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

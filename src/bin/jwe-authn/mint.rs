@@ -9,6 +9,7 @@ use jwe_authn::jose::jwe::encrypt::encrypt_compact;
 use jwe_authn::jose::jwk::{EcKey, Key, OkpKey};
 use jwe_authn::jose::jws::sign_compact;
 use serde_json::{Map, Value};
+use std::io::Write;
 
 /// Run `mint`.
 pub fn run(argv: &[String]) -> Result<(), Failure> {
@@ -25,9 +26,19 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "typ",
             "now",
             "sign-only",
+            "count",
         ],
     )?;
     args.no_positional()?;
+    let count: u32 = match args.get("count") {
+        None => 1,
+        Some(n) => n
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_COUNT).contains(n))
+            .ok_or_else(|| Failure::usage(format!("--count expects 1 to {MAX_COUNT}")))?,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut claims = read_claims(args.require("claims")?)?;
     let now = args.now()?;
     if let Some(span) = args.get("expires-in") {
@@ -53,10 +64,12 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         let payload = serde_json::to_vec(&claims).map_err(|e| Failure::usage(e.to_string()))?;
         let mut header = Map::new();
         header.insert("typ".into(), Value::from(args.get("typ").unwrap_or("JWT")));
-        let jws = sign_compact(sig_alg, &sign_key, header, &payload)
-            .map_err(|e| Failure::usage(format!("signing with {sig_alg}: {e}")))?;
-        println!("{jws}");
-        return Ok(());
+        for _ in 0..count {
+            let jws = sign_compact(sig_alg, &sign_key, header.clone(), &payload)
+                .map_err(|e| Failure::usage(format!("signing with {sig_alg}: {e}")))?;
+            line(&mut out, &jws)?;
+        }
+        return out.flush().map_err(|e| Failure::usage(e.to_string()));
     }
     let encrypt_key = keyfile::load(args.require("encrypt-key")?)?;
 
@@ -79,14 +92,24 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     let payload = serde_json::to_vec(&claims).map_err(|e| Failure::usage(e.to_string()))?;
     let mut inner_header = Map::new();
     inner_header.insert("typ".into(), Value::from(args.get("typ").unwrap_or("JWT")));
-    let jws = sign_compact(sig_alg, &sign_key, inner_header, &payload)
-        .map_err(|e| Failure::usage(format!("signing with {sig_alg}: {e}")))?;
     let mut outer_header = Map::new();
     outer_header.insert("cty".into(), Value::from("JWT"));
-    let jwe = encrypt_compact(alg, enc, &encrypt_key, outer_header, jws.as_bytes())
-        .map_err(|e| Failure::usage(format!("encrypting with {alg}/{enc}: {e}")))?;
-    println!("{jwe}");
-    Ok(())
+    // Each token is signed and encrypted afresh: every one is distinct.
+    for _ in 0..count {
+        let jws = sign_compact(sig_alg, &sign_key, inner_header.clone(), &payload)
+            .map_err(|e| Failure::usage(format!("signing with {sig_alg}: {e}")))?;
+        let jwe = encrypt_compact(alg, enc, &encrypt_key, outer_header.clone(), jws.as_bytes())
+            .map_err(|e| Failure::usage(format!("encrypting with {alg}/{enc}: {e}")))?;
+        line(&mut out, &jwe)?;
+    }
+    out.flush().map_err(|e| Failure::usage(e.to_string()))
+}
+
+/// Most tokens one `mint --count` writes.
+const MAX_COUNT: u32 = 1_000_000;
+
+fn line(out: &mut impl Write, token: &str) -> Result<(), Failure> {
+    writeln!(out, "{token}").map_err(|e| Failure::usage(e.to_string()))
 }
 
 fn read_claims(arg: &str) -> Result<Map<String, Value>, Failure> {
