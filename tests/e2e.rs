@@ -215,6 +215,12 @@ fn the_demo_configuration_end_to_end() {
         "the repeated token is served from the cache"
     );
     assert!(envoy.stat("wasmcustom.jwe_authn.cache.miss") >= 1);
+    // The worker's VM reports its linear memory (at least the 1 MiB stack).
+    let memory = envoy.stat("wasmcustom.jwe_authn.vm_memory_bytes");
+    assert!(
+        memory >= 1 << 20 && memory % 65_536 == 0,
+        "vm_memory_bytes={memory}"
+    );
     assert!(envoy.stat("wasmcustom.jwe_authn.allowed") >= 6);
     for reason in [
         "missing",

@@ -42,6 +42,7 @@ impl HttpContext for Http {
             let _ = hostcalls::send_http_response(500, vec![], Some(b"jwe_authn: not configured"));
             return Action::Pause;
         };
+        shared.stats.request();
         let waiter = Waiter::new(self.id, request_headers());
         match shared.decide(&waiter) {
             Some(Decision::Allow(allow)) => {

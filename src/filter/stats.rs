@@ -2,12 +2,19 @@
 //! `wasmcustom.` prefix): `jwe_authn.allowed`, `jwe_authn.denied.<reason>`,
 //! `jwe_authn.cache.hit`, `jwe_authn.cache.shared_hit` (verified by another
 //! worker), `jwe_authn.cache.miss` (decrypted and verified here), `jwe_authn.jwks_fetched`,
-//! `jwe_authn.jwks_fetch_failed`.
+//! `jwe_authn.jwks_fetch_failed`; and the gauge `jwe_authn.vm_memory_bytes`,
+//! the Wasm linear memory of a worker's VM (sampled every
+//! [`MEMORY_SAMPLE_EVERY`] requests; the VMs of all workers write the same
+//! gauge, so it shows the most recent sample of any worker).
 
 use crate::decide::CacheUse;
 use crate::error::Reason;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
+use std::cell::Cell;
+
+/// Requests between two samples of the VM's memory size.
+pub const MEMORY_SAMPLE_EVERY: u64 = 256;
 
 /// Metric ids, defined once per VM.
 #[derive(Debug, Default)]
@@ -19,6 +26,8 @@ pub struct Stats {
     cache_miss: Option<u32>,
     jwks_fetched: Option<u32>,
     jwks_fetch_failed: Option<u32>,
+    vm_memory: Option<u32>,
+    requests: Cell<u64>,
 }
 
 fn counter(name: &str) -> Option<u32> {
@@ -39,6 +48,23 @@ impl Stats {
             cache_miss: counter("jwe_authn.cache.miss"),
             jwks_fetched: counter("jwe_authn.jwks_fetched"),
             jwks_fetch_failed: counter("jwe_authn.jwks_fetch_failed"),
+            vm_memory: hostcalls::define_metric(MetricType::Gauge, "jwe_authn.vm_memory_bytes")
+                .ok(),
+            requests: Cell::new(0),
+        }
+    }
+
+    /// Count a request; on the first and every [`MEMORY_SAMPLE_EVERY`]th,
+    /// record the VM's linear memory size. Only request paths call this, so
+    /// the main thread's VM (which serves no requests) never writes it.
+    pub fn request(&self) {
+        let n = self.requests.get();
+        self.requests.set(n.wrapping_add(1));
+        if n.is_multiple_of(MEMORY_SAMPLE_EVERY) {
+            if let Some(id) = self.vm_memory {
+                let pages = core::arch::wasm32::memory_size(0) as u64;
+                let _ = hostcalls::record_metric(id, pages.saturating_mul(65_536));
+            }
         }
     }
 
