@@ -12,7 +12,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/release/jwe_authn.wasm
 CLI := target/release/jwe-authn
 
-.PHONY: bench oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
+.PHONY: bench bench-native oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
 
 all: build
 
@@ -47,9 +47,14 @@ oci: wasm
 	scripts/oci-image.py $(WASM) target/oci $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 	@if docker info >/dev/null 2>&1; then docker build -t jwe-authn:latest .; else echo "oci: no Docker engine; wrote the OCI layout only"; fi
 
-## Benchmarks (not part of make test): see BENCHMARKS.md.
+## Benchmarks (not part of make test): see BENCHMARKS.md. `bench` runs Envoy
+## under load and the bare pipeline as plain Wasm; `bench-native` runs the
+## criterion benchmarks of the same pipeline natively.
 bench:
 	bench/run.sh
+
+bench-native:
+	$(CARGO) bench --manifest-path bench/pipeline/Cargo.toml
 
 ## Checks.
 lint: wasm-target
@@ -57,6 +62,7 @@ lint: wasm-target
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
 	$(CARGO) fmt --manifest-path bench/passthrough/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path bench/pipeline/Cargo.toml -- --check
 	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml -- -D warnings
 
 audit:

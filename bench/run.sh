@@ -6,6 +6,13 @@
 #
 #   ROUNDS=3 DURATION=10 CONNECTIONS=16 bench/run.sh
 #   ONLY='passthrough|hot' bench/run.sh     # a subset of the variants (regex)
+#   PARTS='rows workers memory bare' bench/run.sh   # which sections to run
+#
+# Sections: rows (variants 1–5 of issue 6, interleaved), workers (two
+# workers: decryptions per distinct token with and without the shared
+# cache), memory (the VM's memory before/after MEMORY_TOKENS distinct
+# tokens), bare (the same pipeline as plain Wasm under Node's WASI, and the
+# Envoy cold cost per token against it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -13,6 +20,9 @@ ONLY=${ONLY:-.}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 POOL=${POOL:-3000}
+PARTS=${PARTS:-rows workers memory bare}
+MEMORY_TOKENS=${MEMORY_TOKENS:-100000}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 make -s wasm cli python-env >/dev/null
 cli=target/release/jwe-authn
@@ -27,7 +37,7 @@ claims='{"iss":"https://idp.demo.example","sub":"bench-user","aud":"orders-api"}
 mint() { $cli mint --claims "$claims" --expires-in 2h "$@"; }
 pool() { # name, mint args…
   local name=$1; shift
-  for _ in $(seq 1 "$POOL"); do mint "$@"; done > "$work/$name.tokens"
+  mint --count "$POOL" "$@" > "$work/$name.tokens"
 }
 echo "bench: minting token pools of $POOL…" >&2
 mint --sign-key $keys/sig-es256.jwk --sign-only true > "$work/jws.tokens"
@@ -38,7 +48,14 @@ pool ecdh-es-a256kw-x25519 --sign-key $keys/sig-es256.jwk --encrypt-key $keys/en
 pool a256kw --sign-key $keys/sig-es256.jwk --encrypt-key $keys/enc-oct256.jwk --alg A256KW --enc A256GCM
 pool dir --sign-key $keys/sig-es256.jwk --encrypt-key $keys/enc-oct256.jwk --alg dir --enc A256GCM
 
-cold_config() { sed "s/\"max_entries\": 10000/\"max_entries\": $(( POOL / 3 ))/" envoy/bench/jwe-authn.yaml > "$work/jwe-authn-cold.yaml"; }
+# Cold: a cache a third of the pool, and no shared layer (its slots would
+# still hold some of the pool's tokens and turn misses into shared hits).
+cold_config() {
+  sed -e "s/\"max_entries\": 10000/\"max_entries\": $(( POOL / 3 ))/" \
+      -e "s/\"ttl_seconds\": 300/\"ttl_seconds\": 300, \"shared\": false/" \
+      envoy/bench/jwe-authn.yaml > "$work/jwe-authn-cold.yaml"
+  grep -q '"shared": false' "$work/jwe-authn-cold.yaml"
+}
 cold_config
 # variant name | config | token file
 variants=(
@@ -53,31 +70,43 @@ variants=(
   "jwe_authn cold dir + ES256|$work/jwe-authn-cold.yaml|dir"
 )
 
-run_one() { # config tokens → "rps p50_ms p99_ms non2xx"
+start_envoy() { # config workers → sets $pid, waits until ready
+  cp "$1" "$work/run.yaml"
+  $envoy -c "$work/run.yaml" --concurrency "$2" --use-dynamic-base-id -l error > "$work/envoy.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do curl -sf localhost:9901/ready >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "bench: Envoy did not start" >&2; cat "$work/envoy.log" >&2; exit 1
+}
+stop_envoy() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
+stat() { curl -s localhost:9901/stats | awk -v n="$1:" '$1 == n {print $2; found=1} END {if (!found) print 0}'; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+
+run_one() { # config tokens → "rps p50_ms p99_ms non2xx cpu_us_per_request"
   local config=$1 tokens=$2
-  cp "$config" "$work/run.yaml"
-  $envoy -c "$work/run.yaml" --concurrency 1 --use-dynamic-base-id -l error > "$work/envoy.log" 2>&1 &
-  local pid=$!
-  for _ in $(seq 1 100); do curl -sf localhost:9901/ready >/dev/null 2>&1 && break; sleep 0.1; done
+  start_envoy "$config" 1
   TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d2s -s bench/rotate.lua http://127.0.0.1:10000/ >/dev/null 2>&1 || true
-  local out
+  local out t0 t1
+  t0=$(cpu_ticks)
   out=$(TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/rotate.lua http://127.0.0.1:10000/)
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  python3 - "$out" <<'PY'
+  t1=$(cpu_ticks)
+  stop_envoy
+  python3 - "$out" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
-out = sys.argv[1]
+out, t0, t1, hz = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 def ms(label):
     m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     if not m: return float("nan")
     v, u = float(m.group(1)), m.group(2)
     return v / 1000 if u == "us" else v * 1000 if u == "s" else v
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+n = int(re.search(r"(\d+) requests in", out).group(1))
 bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-print(rps, ms("50%"), ms("99%"), int(bad.group(1)) if bad else 0)
+print(rps, ms("50%"), ms("99%"), int(bad.group(1)) if bad else 0, (t1 - t0) / hz * 1e6 / max(n, 1))
 PY
 }
 
 : > "$work/raw"
+if part rows; then
 for round in $(seq 1 "$ROUNDS"); do
   for v in "${variants[@]}"; do
     IFS='|' read -r name config tokens <<< "$v"
@@ -87,23 +116,97 @@ for round in $(seq 1 "$ROUNDS"); do
     printf '%s|%s\n' "$name" "$result" >> "$work/raw"
   done
 done
+fi
 
-python3 - "$work/raw" "$(nproc)" <<'PY'
-import json, statistics, sys
-rows = {}
-order = []
-for line in open(sys.argv[1]):
+# Row 6: two workers; the pool of distinct tokens sent four times over
+# (a token's copies a whole pool apart, as a client repeats its token over
+# time) on CONNECTIONS connections, which the kernel spreads over both
+# workers. (Copies sent at the same instant race: both workers may miss
+# before either has shared its result.)
+: > "$work/workers"
+if part workers; then
+  cat "$work/dir.tokens" "$work/dir.tokens" "$work/dir.tokens" "$work/dir.tokens" > "$work/dir4.tokens"
+  distinct=$(wc -l < "$work/dir.tokens")
+  sed "s/\"ttl_seconds\": 300/\"ttl_seconds\": 300, \"shared\": false/" envoy/bench/jwe-authn.yaml > "$work/unshared.yaml"
+  for v in "shared|envoy/bench/jwe-authn.yaml" "per worker|$work/unshared.yaml"; do
+    IFS='|' read -r name config <<< "$v"
+    start_envoy "$config" 2
+    LIMIT=$(( distinct * 4 )) TOKENS="$work/dir4.tokens" wrk -t1 -c"$CONNECTIONS" -d120s -s bench/rotate.lua http://127.0.0.1:10000/ > "$work/wrk.out"
+    printf '%s|%s|%s|%s|%s\n' "$name" "$distinct" "$(stat wasmcustom.jwe_authn.cache.miss)" \
+      "$(stat wasmcustom.jwe_authn.cache.shared_hit)" "$(stat wasmcustom.jwe_authn.cache.hit)" >> "$work/workers"
+    echo "workers: $(tail -1 "$work/workers")" >&2
+    stop_envoy
+  done
+fi
+
+# Memory: one worker, the default cache (10,000 entries); the VM's linear
+# memory after the first request and after MEMORY_TOKENS distinct tokens
+# (each sent once), then after the same number again.
+: > "$work/memory"
+if part memory; then
+  echo "bench: minting $MEMORY_TOKENS distinct tokens…" >&2
+  mint --count "$MEMORY_TOKENS" --sign-key $keys/sig-es256.jwk --encrypt-key $keys/enc-oct256.jwk --alg dir --enc A256GCM > "$work/many.tokens"
+  start_envoy envoy/bench/jwe-authn.yaml 1
+  TOKENS="$work/hot.tokens" LIMIT=1 wrk -t1 -c1 -d10s -s bench/rotate.lua http://127.0.0.1:10000/ >/dev/null
+  before=$(stat wasmcustom.jwe_authn.vm_memory_bytes)
+  for pass in 1 2; do
+    LIMIT=$MEMORY_TOKENS TOKENS="$work/many.tokens" wrk -t1 -c"$CONNECTIONS" -d600s -s bench/rotate.lua http://127.0.0.1:10000/ >/dev/null
+    eval "after$pass=\$(stat wasmcustom.jwe_authn.vm_memory_bytes)"
+  done
+  echo "$before|$after1|$after2|$(stat wasmcustom.jwe_authn.cache.miss)|$(stat wasm.envoy.wasm.runtime.v8.created)" > "$work/memory"
+  echo "memory: $(cat "$work/memory")" >&2
+  stop_envoy
+fi
+
+# The bare pipeline as plain Wasm under Node's WASI (no Envoy, no host calls).
+: > "$work/bare"
+if part bare; then
+  cargo build -q --release --target wasm32-wasip1 --manifest-path bench/pipeline/Cargo.toml --bin jwe-authn-pipeline-bench
+  node --no-warnings bench/wasm-pipeline.mjs bench/pipeline/target/wasm32-wasip1/release/jwe-authn-pipeline-bench.wasm > "$work/bare"
+  echo "bare: $(cat "$work/bare")" >&2
+fi
+
+python3 - "$work" <<'PY'
+import json, statistics, sys, os
+work = sys.argv[1]
+rows, order = {}, []
+for line in open(f"{work}/raw"):
     name, vals = line.rstrip("\n").split("|")
-    rps, p50, p99, bad = vals.split()
+    rps, p50, p99, bad, cpu = vals.split()
     if name not in rows: order.append(name); rows[name] = []
-    rows[name].append((float(rps), float(p50), float(p99), int(bad)))
-med = {n: tuple(statistics.median(x[i] for x in rows[n]) for i in range(3)) + (sum(x[3] for x in rows[n]),) for n in order}
-json.dump({"median": med, "runs": rows}, open("bench/results.json", "w"), indent=1)
-base = {k: med[k][0] for k in ["no-filter", "passthrough", "jwt_authn ES256 (native)"]}
-print("| variant | req/s | p50 ms | p99 ms | × no filter | × pass-through | × jwt_authn | non-2xx |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
-for n in order:
-    rps, p50, p99, bad = med[n]
-    r = lambda k: f"{rps / base[k]:.2f}"
-    print(f"| {n} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {r('no-filter')} | {r('passthrough')} | {r('jwt_authn ES256 (native)')} | {bad} |")
+    rows[name].append((float(rps), float(p50), float(p99), int(bad), float(cpu)))
+med = {n: tuple(statistics.median(x[i] for x in rows[n]) for i in (0, 1, 2)) + (sum(x[3] for x in rows[n]), statistics.median(x[4] for x in rows[n])) for n in order}
+workers = [l.rstrip("\n").split("|") for l in open(f"{work}/workers") if l.strip()]
+memory = open(f"{work}/memory").read().strip()
+bare = {}
+for l in open(f"{work}/bare").read().splitlines()[1:]:
+    name, cold, hot = l.split("\t"); bare[name] = (float(cold), float(hot))
+json.dump({"median": med, "runs": rows, "workers": workers, "memory": memory, "bare_wasm_us": bare}, open("bench/results.json", "w"), indent=1)
+if med:
+    base = {k: med[k][0] for k in ["no-filter", "passthrough", "jwt_authn ES256 (native)"] if k in med}
+    print("| variant | req/s | p50 ms | p99 ms | × no filter | × pass-through | × jwt_authn | Envoy CPU µs/req | non-2xx |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in order:
+        rps, p50, p99, bad, cpu = med[n]
+        r = lambda k: f"{rps / base[k]:.2f}" if k in base else "—"
+        print(f"| {n} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {r('no-filter')} | {r('passthrough')} | {r('jwt_authn ES256 (native)')} | {cpu:.0f} | {bad} |")
+if workers:
+    print("\n| two workers, cache | distinct tokens | requests | decryptions (misses) | per token | shared hits | local hits |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, distinct, miss, shared, hit in workers:
+        print(f"| {name} | {distinct} | {int(distinct) * 4} | {miss} | {int(miss) / int(distinct):.2f} | {shared} | {hit} |")
+if memory:
+    before, a1, a2, misses, created = memory.split("|")
+    mib = lambda b: f"{int(b) / 1048576:.1f} MiB"
+    print(f"\nVM memory (one worker, cache.max_entries 10000): {mib(before)} after the first request, {mib(a1)} after the distinct tokens, {mib(a2)} after as many again; {misses} decryptions; Wasm VMs created: {created}")
+if bare:
+    print("\n| cold case | bare Wasm µs/token (Node WASI) | Envoy µs/token (1 / req/s) | Envoy CPU µs/req | Envoy ÷ bare | hot: bare µs/req |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, (cold, hot) in bare.items():
+        row = next((n for n in order if n.endswith(" " + name) and "cold" in n), None)
+        if row:
+            rps, cpu = med[row][0], med[row][4]
+            print(f"| {name} | {cold:,.0f} | {1e6 / rps:,.0f} | {cpu:,.0f} | {1e6 / rps / cold:.2f} | {hot:.2f} |")
+        else:
+            print(f"| {name} | {cold:,.0f} | — | — | — | {hot:.2f} |")
 PY
