@@ -11,7 +11,7 @@ use crate::config::{CompiledConfig, Provider};
 use crate::decrypt::{Inner, MAX_KEY_ATTEMPTS};
 use crate::error::Reason;
 use crate::jose::header::JwsHeader;
-use crate::jose::jwk::Purpose;
+use crate::jose::jwk::{Jwk, Purpose};
 use crate::jose::{b64, json, jws};
 use crate::keystore::KeySource;
 use serde_json::{Map, Value};
@@ -79,34 +79,42 @@ fn provider_for<'c>(
     }
 }
 
-fn verify_jws<'c>(
-    compact: String,
-    config: &'c CompiledConfig,
-    keys: &'c dyn KeySource,
-) -> Result<Verified<'c>, Failure> {
+/// A compact JWS split and decoded (strict base64url, strict JSON header),
+/// not yet verified.
+#[derive(Debug)]
+pub struct ParsedJws<'t> {
+    pub header: JwsHeader,
+    /// The decoded payload.
+    pub payload: Vec<u8>,
+    signature: Vec<u8>,
+    /// `header.payload`, exactly as signed.
+    signing_input: &'t [u8],
+}
+
+/// Split and decode a compact JWS; `alg` must be in `allowed`.
+pub fn parse_jws<'t>(
+    compact: &'t str,
+    allowed: &std::collections::BTreeSet<crate::jose::alg::SignatureAlg>,
+) -> Result<ParsedJws<'t>, Reason> {
     let mut parts = compact.splitn(3, '.');
     let (Some(header_b64), Some(payload_b64), Some(signature_b64)) =
         (parts.next(), parts.next(), parts.next())
     else {
-        return Err(Reason::Malformed("inner JWS: wrong number of segments").into());
+        return Err(Reason::Malformed("inner JWS: wrong number of segments"));
     };
     if signature_b64.contains('.') {
-        return Err(Reason::Malformed("inner JWS: wrong number of segments").into());
+        return Err(Reason::Malformed("inner JWS: wrong number of segments"));
     }
     let header_bytes = b64::decode(header_b64.as_bytes())
         .ok_or(Reason::Malformed("inner JWS header is not base64url"))?;
     let header = JwsHeader::parse(&header_bytes)?;
-    if !config.signature.contains(&header.alg) {
-        return Err(Reason::Refused("JWS alg not in the allow-list").into());
+    if !allowed.contains(&header.alg) {
+        return Err(Reason::Refused("JWS alg not in the allow-list"));
     }
     let payload = b64::decode(payload_b64.as_bytes())
         .ok_or(Reason::Malformed("inner JWS payload is not base64url"))?;
     let signature = b64::decode(signature_b64.as_bytes())
         .ok_or(Reason::Malformed("inner JWS signature is not base64url"))?;
-    let claims = json::parse_object(&payload)
-        .ok_or(Reason::Malformed("claims are not a strict JSON object"))?;
-    let provider = provider_for(&claims, config)?;
-
     let signing_input_len = header_b64
         .len()
         .saturating_add(1)
@@ -115,13 +123,20 @@ fn verify_jws<'c>(
         .as_bytes()
         .get(..signing_input_len)
         .ok_or(Reason::Malformed("inner JWS"))?;
-    let failure = |reason| Failure {
-        reason,
-        provider: Some(provider.name.clone()),
-    };
-    let keys: Vec<_> = keys
-        .keys_for(provider)
-        .ok_or_else(|| failure(Reason::KeysUnavailable))?
+    Ok(ParsedJws {
+        header,
+        payload,
+        signature,
+        signing_input,
+    })
+}
+
+/// Verify a parsed JWS against `keys`: only keys with the header's `kid` (or
+/// none), whose metadata permits the algorithm and whose type fits it, at
+/// most [`MAX_KEY_ATTEMPTS`]. [`NO_KEY_FITS`] when none qualifies.
+pub fn check_signature(parsed: &ParsedJws<'_>, keys: &[Jwk]) -> Result<(), Reason> {
+    let header = &parsed.header;
+    let candidates: Vec<_> = keys
         .iter()
         .filter(|k| match (&header.kid, &k.kid) {
             (Some(want), Some(have)) => want == have,
@@ -131,15 +146,37 @@ fn verify_jws<'c>(
         .filter(|k| jws::fits(header.alg, &k.key))
         .take(MAX_KEY_ATTEMPTS)
         .collect();
-    if keys.is_empty() {
-        return Err(failure(NO_KEY_FITS));
+    if candidates.is_empty() {
+        return Err(NO_KEY_FITS);
     }
-    if !keys
+    if candidates
         .iter()
-        .any(|k| jws::verify(header.alg, &k.key, signing_input, &signature))
+        .any(|k| jws::verify(header.alg, &k.key, parsed.signing_input, &parsed.signature))
     {
-        return Err(failure(Reason::Signature("signature does not verify")));
+        Ok(())
+    } else {
+        Err(Reason::Signature("signature does not verify"))
     }
+}
+
+fn verify_jws<'c>(
+    compact: String,
+    config: &'c CompiledConfig,
+    keys: &'c dyn KeySource,
+) -> Result<Verified<'c>, Failure> {
+    let parsed = parse_jws(&compact, &config.signature)?;
+    let claims = json::parse_object(&parsed.payload)
+        .ok_or(Reason::Malformed("claims are not a strict JSON object"))?;
+    let provider = provider_for(&claims, config)?;
+    let failure = |reason| Failure {
+        reason,
+        provider: Some(provider.name.clone()),
+    };
+    let provider_keys = keys
+        .keys_for(provider)
+        .ok_or_else(|| failure(Reason::KeysUnavailable))?;
+    check_signature(&parsed, provider_keys).map_err(failure)?;
+    let header = parsed.header;
     Ok(Verified {
         provider,
         header: Some(header),

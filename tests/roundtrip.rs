@@ -75,7 +75,7 @@ fn key_management_cases() -> Vec<(Alg, KeyType)> {
 fn config_for(keys: &Keys) -> Value {
     let decryption: Vec<Value> = keys.encryption.values().map(private).collect();
     let verification: Vec<Value> = keys.signing.values().map(public).collect();
-    config_value(&decryption, &verification, json!({}))
+    with_hmac_provider(config_value(&decryption, &verification, json!({})))
 }
 
 #[test]
@@ -88,14 +88,9 @@ fn every_combination_round_trips_through_the_library() {
         for enc in Enc::ALL {
             let enc_key = &keys.encryption[&type_name(key_type_for(alg, *enc, curve))];
             for sig in Sig::ALL {
-                let token = mint(
-                    *sig,
-                    &keys.signing[sig.name()],
-                    alg,
-                    *enc,
-                    enc_key,
-                    &claims(),
-                );
+                let mut claims = claims();
+                claims["iss"] = json!(issuer_for(*sig));
+                let token = mint(*sig, &keys.signing[sig.name()], alg, *enc, enc_key, &claims);
                 match verify_token(&token, NOW, &config) {
                     Ok(accepted) if accepted.claims["sub"] == "alice" => {}
                     other => failures.push(format!("{alg}/{curve:?}/{enc}/{sig}: {other:?}")),
@@ -176,7 +171,7 @@ fn every_algorithm_round_trips_through_the_cli() {
     let config_path = dir.join("config.json");
     std::fs::write(
         &config_path,
-        config_value(&decryption, &verification, json!({})).to_string(),
+        with_hmac_provider(config_value(&decryption, &verification, json!({}))).to_string(),
     )
     .unwrap();
 
@@ -235,8 +230,8 @@ fn every_algorithm_round_trips_through_the_cli() {
             .map(|s| (Alg::A256Kw, Enc::A256Gcm, *s, "P-256")),
     );
 
-    let claims = json!({"iss": ISSUER, "sub": "cli-user", "aud": "api"}).to_string();
     for (alg, enc, sig, curve) in cases {
+        let claims = json!({"iss": issuer_for(sig), "sub": "cli-user", "aud": "api"}).to_string();
         let encrypt_to = public_or_secret(&generated, enc_key(alg, enc, curve), &dir);
         let (code, token, err) = run(cli()
             .args(["mint", "--claims", &claims, "--sign-key"])

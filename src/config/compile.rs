@@ -612,6 +612,9 @@ fn compile_keys(set: &KeySet, path: &str, require_private: bool) -> Result<Vec<J
         };
         out.push(check(key, &at)?);
     }
+    if !require_private {
+        jwk::check_verification_set(&out).map_err(|e| e.under(path))?;
+    }
     Ok(out)
 }
 

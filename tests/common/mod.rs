@@ -66,6 +66,35 @@ pub fn config_value(decryption: &[Value], verification: &[Value], extra: Value) 
     config
 }
 
+/// The issuer of the HMAC provider `hmac` (see [`with_hmac_provider`]).
+pub const HMAC_ISSUER: &str = "https://idp-hmac.test";
+
+/// The issuer whose provider verifies `sig`: HMAC-signed tokens come from
+/// their own provider, because a provider's key set may not mix shared
+/// secrets with public keys.
+pub fn issuer_for(sig: SignatureAlg) -> &'static str {
+    if sig.name().starts_with("HS") {
+        HMAC_ISSUER
+    } else {
+        ISSUER
+    }
+}
+
+/// Move the `oct` keys of provider `test` into a second provider `hmac`
+/// (issuer [`HMAC_ISSUER`], audience `api`).
+pub fn with_hmac_provider(mut config: Value) -> Value {
+    let keys = config["providers"]["test"]["local_jwks"]["keys"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let (secret, public): (Vec<Value>, Vec<Value>) =
+        keys.into_iter().partition(|k| k["kty"] == "oct");
+    config["providers"]["test"]["local_jwks"]["keys"] = Value::Array(public);
+    config["providers"]["hmac"] =
+        json!({"issuer": HMAC_ISSUER, "audiences": ["api"], "local_jwks": {"keys": secret}});
+    config
+}
+
 /// Compile a configuration value, panicking with the error.
 pub fn compile(config: &Value) -> CompiledConfig {
     CompiledConfig::from_json(&config.to_string()).unwrap_or_else(|e| panic!("{e}"))

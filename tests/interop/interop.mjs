@@ -12,6 +12,9 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ISSUER = 'https://idp.interop.example';
+// HMAC-signed tokens come from their own issuer: jwe-authn refuses a
+// provider key set that mixes shared secrets with public keys.
+const ISSUER_HMAC = 'https://idp-hmac.interop.example';
 const CLAIMS = { iss: ISSUER, sub: 'interop-user', aud: 'orders-api', exp: 4102444800, iat: 1700000000, scope: 'read write' };
 
 const JWE_ALGS = ['dir', 'A128KW', 'A192KW', 'A256KW', 'A128GCMKW', 'A192GCMKW', 'A256GCMKW',
@@ -88,7 +91,8 @@ async function fixtures(dir) {
   for (const c of cases()) {
     const signer = sig[c.sig.startsWith('HS') ? c.sig : sigKeyKind(c.sig)];
     const recipient = enc[encKeyName(c.alg, c.enc, c.curve)];
-    const jws = await new jose.SignJWT(CLAIMS)
+    const claims = c.sig.startsWith('HS') ? { ...CLAIMS, iss: ISSUER_HMAC } : CLAIMS;
+    const jws = await new jose.SignJWT(claims)
       .setProtectedHeader({ alg: c.sig, typ: 'JWT', kid: signer.privateJwk.kid })
       .sign(await importFor(signer.privateJwk, c.sig));
     const token = await new jose.CompactEncrypt(new TextEncoder().encode(jws))
@@ -100,7 +104,8 @@ async function fixtures(dir) {
   const config = {
     decryption_keys: { keys: Object.values(enc).map((k) => strip(k.privateJwk)) },
     providers: {
-      interop: { issuer: ISSUER, audiences: ['orders-api'], local_jwks: { keys: Object.values(sig).map((k) => strip(k.publicJwk)) } },
+      interop: { issuer: ISSUER, audiences: ['orders-api'], local_jwks: { keys: Object.values(sig).filter((k) => k.publicJwk.kty !== 'oct').map((k) => strip(k.publicJwk)) } },
+      'interop-hmac': { issuer: ISSUER_HMAC, audiences: ['orders-api'], local_jwks: { keys: Object.values(sig).filter((k) => k.publicJwk.kty === 'oct').map((k) => strip(k.publicJwk)) } },
     },
     clock_skew_seconds: 60,
     require_expiration: true,

@@ -9,11 +9,13 @@ mod export;
 mod generate;
 mod parse;
 mod pem;
+mod roca;
 
 pub use export::{private_jwk, public_jwk};
 pub use generate::{generate, KeyType};
-pub use parse::{parse_jwk, parse_jwks, parse_public_jwk_value, MAX_KEYS};
+pub use parse::{check_verification_set, parse_jwk, parse_jwks, parse_public_jwk_value, MAX_KEYS};
 pub use pem::parse_pem;
+pub use roca::has_roca_fingerprint;
 
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg};
 use zeroize::Zeroizing;

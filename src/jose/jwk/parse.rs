@@ -163,6 +163,21 @@ pub fn parse_jwks(value: &Value) -> Result<Vec<Jwk>, ConfigError> {
         .collect()
 }
 
+/// A set of verification keys must be all symmetric (`oct`, for HMAC) or
+/// all asymmetric: a set mixing both is ambiguous (RFC 8725 §3.1; Wycheproof
+/// `MixedKeySet`), and a shared secret beside public keys is a secret
+/// handled like a public key.
+pub fn check_verification_set(keys: &[Jwk]) -> Result<(), ConfigError> {
+    let symmetric = keys.iter().filter(|k| k.key.is_symmetric()).count();
+    if symmetric > 0 && symmetric < keys.len() {
+        return Err(err(
+            "keys",
+            "mixes symmetric (oct) and asymmetric keys: use one kind per provider",
+        ));
+    }
+    Ok(())
+}
+
 /// Parse the `epk` of a JWE header: a public EC (P-256/384/521) or X25519
 /// key, validated on its curve. A private member is an error. This input is
 /// the attacker's.
@@ -255,6 +270,12 @@ fn parse_rsa(map: &Map<String, Value>) -> Result<Key, ConfigError> {
         return Err(err(
             "n",
             format!("RSA keys over {MAX_RSA_BITS} bits are refused"),
+        ));
+    }
+    if super::roca::has_roca_fingerprint(&n_bytes) {
+        return Err(err(
+            "n",
+            "the modulus has the ROCA fingerprint (CVE-2017-15361): the key can be factored",
         ));
     }
     let e = BoxedUint::from_be_slice_vartime(&e_bytes);

@@ -43,9 +43,20 @@ fn rsa_size_ok(bits: usize) -> Result<(), ConfigError> {
     Ok(())
 }
 
+fn rsa_not_roca(n: &[u8]) -> Result<(), ConfigError> {
+    if super::roca::has_roca_fingerprint(n) {
+        return Err(ConfigError::new(
+            "",
+            "the RSA modulus has the ROCA fingerprint (CVE-2017-15361): the key can be factored",
+        ));
+    }
+    Ok(())
+}
+
 fn private(text: &str) -> Result<Key, ConfigError> {
     if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(text) {
         rsa_size_ok(k.n().bits_vartime() as usize)?;
+        rsa_not_roca(&k.n().to_be_bytes())?;
         return Ok(Key::Rsa(RsaKey::Private(Box::new(k))));
     }
     if let Ok(k) = p256::SecretKey::from_pkcs8_pem(text) {
@@ -86,6 +97,7 @@ fn x25519_private(text: &str) -> Option<Key> {
 fn public(text: &str) -> Result<Key, ConfigError> {
     if let Ok(k) = rsa::RsaPublicKey::from_public_key_pem(text) {
         rsa_size_ok(k.n().bits_vartime() as usize)?;
+        rsa_not_roca(&k.n().to_be_bytes())?;
         return Ok(Key::Rsa(RsaKey::Public(Box::new(k))));
     }
     if let Ok(k) = p256::PublicKey::from_public_key_pem(text) {
