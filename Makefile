@@ -12,7 +12,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/release/jwe_authn.wasm
 CLI := target/release/jwe-authn
 
-.PHONY: bench bench-native oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
+.PHONY: soak fuzz fuzz-smoke timing bench bench-native oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
 
 all: build
 
@@ -46,6 +46,11 @@ cli:
 oci: wasm
 	scripts/oci-image.py $(WASM) target/oci $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 	@if docker info >/dev/null 2>&1; then docker build -t jwe-authn:latest .; else echo "oci: no Docker engine; wrote the OCI layout only"; fi
+
+## Hostile traffic for 60 s against Envoy with two workers (tests/soak.rs;
+## `make test` runs the same test for 8 s).
+soak: setup wasm
+	SOAK_SECONDS=$${SOAK_SECONDS:-60} $(CARGO) test --test soak -- --nocapture
 
 ## Benchmarks (not part of make test): see BENCHMARKS.md. `bench` runs Envoy
 ## under load and the bare pipeline as plain Wasm; `bench-native` runs the

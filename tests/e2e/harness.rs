@@ -251,8 +251,28 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Op
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).ok()?;
+    // Read until the body is complete (Content-Length), not until EOF: after
+    // a local reply Envoy waits up to its delayed_close_timeout (1 s) for the
+    // client to close first.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).ok()?;
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = stream.read(&mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|len| raw.len() >= end + 4 + len) {
+                break;
+            }
+        }
+    }
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n")?;
     let mut lines = head.lines();
