@@ -52,6 +52,19 @@ oci: wasm
 soak: setup wasm
 	SOAK_SECONDS=$${SOAK_SECONDS:-60} $(CARGO) test --test soak -- --nocapture
 
+## Rejection-time distributions: bad GCM tag against bad RSA-OAEP key
+## (bench/timing.py; results in the README's Security section).
+timing: setup wasm cli
+	bench/timing.py
+
+## Fuzzing (cargo fuzz, nightly): `make fuzz` runs each target 10 minutes;
+## `make fuzz-smoke` (part of `make test`) runs all three for 30 s at once.
+fuzz:
+	scripts/fuzz.sh 600
+
+fuzz-smoke:
+	PARALLEL=1 scripts/fuzz.sh 30
+
 ## Benchmarks (not part of make test): see BENCHMARKS.md. `bench` runs Envoy
 ## under load and the bare pipeline as plain Wasm; `bench-native` runs the
 ## criterion benchmarks of the same pipeline natively.
@@ -68,6 +81,7 @@ lint: wasm-target
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
 	$(CARGO) fmt --manifest-path bench/passthrough/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path bench/pipeline/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml -- -D warnings
 
 audit:
@@ -79,6 +93,7 @@ unit:
 ## Everything CI runs.
 test: setup lint wasm audit
 	$(CARGO) test --all-targets
+	$(MAKE) fuzz-smoke
 	@echo "make test: all checks passed"
 
 ## The quick start: Envoy with the filter, three requests, then stop.

@@ -1,0 +1,62 @@
+//! Every input the fuzzers ever crashed on (`fuzz/regressions/<target>/`),
+//! plus the committed seeds, replayed through the fuzz targets' own code
+//! (`fuzz/harness.rs`): a fixed finding stays fixed. Run the fuzzers with
+//! `scripts/fuzz.sh` (README, Security).
+
+// Tests unwrap and index freely: a panic here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
+use std::path::PathBuf;
+
+fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/regressions")
+        .join(target);
+    let mut out: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().is_some_and(|n| n != ".keep"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn token_findings_stay_fixed() {
+    for (path, bytes) in inputs("token") {
+        eprintln!("replaying {}", path.display());
+        harness::token(&bytes);
+    }
+    // The configuration the fuzzer runs with compiles.
+    assert!(!harness::config().decryption_keys.is_empty());
+}
+
+#[test]
+fn jwk_findings_stay_fixed() {
+    for (path, bytes) in inputs("jwk") {
+        eprintln!("replaying {}", path.display());
+        harness::jwk(&bytes);
+    }
+}
+
+#[test]
+fn config_findings_stay_fixed() {
+    let seed = include_bytes!("../fuzz/seeds/config.json");
+    harness::config_text(seed);
+    for (path, bytes) in inputs("config") {
+        eprintln!("replaying {}", path.display());
+        harness::config_text(&bytes);
+    }
+}
