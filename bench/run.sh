@@ -158,12 +158,22 @@ if part memory; then
   stop_envoy
 fi
 
-# The bare pipeline as plain Wasm under Node's WASI (no Envoy, no host calls).
-: > "$work/bare"
+# The bare pipeline: inside Envoy's own V8 as a Wasm service without the
+# filter's glue (bench/pipeline-vm.yaml), and as plain Wasm under Node's WASI
+# (an older V8).
+: > "$work/bare"; : > "$work/bare-node"
 if part bare; then
+  cargo build -q --release --target wasm32-wasip1 --manifest-path bench/pipeline/Cargo.toml --lib --features envoy-vm
+  $envoy -c bench/pipeline-vm.yaml --use-dynamic-base-id -l warning > "$work/vm.log" 2>&1 &
+  vm=$!
+  for _ in $(seq 1 600); do grep -q "pipeline-bench: \(done\|failed\)" "$work/vm.log" && break; sleep 0.2; done
+  kill "$vm"; wait "$vm" 2>/dev/null || true
+  grep -q "pipeline-bench: done" "$work/vm.log" || { echo "bench: the in-Envoy pipeline run failed" >&2; cat "$work/vm.log" >&2; exit 1; }
+  sed -n 's/.*pipeline-bench: //p' "$work/vm.log" | grep -v '^done$' > "$work/bare"
+  echo "bare (Envoy V8): $(cat "$work/bare")" >&2
   cargo build -q --release --target wasm32-wasip1 --manifest-path bench/pipeline/Cargo.toml --bin jwe-authn-pipeline-bench
-  node --no-warnings bench/wasm-pipeline.mjs bench/pipeline/target/wasm32-wasip1/release/jwe-authn-pipeline-bench.wasm > "$work/bare"
-  echo "bare: $(cat "$work/bare")" >&2
+  node --no-warnings bench/wasm-pipeline.mjs bench/pipeline/target/wasm32-wasip1/release/jwe-authn-pipeline-bench.wasm > "$work/bare-node"
+  echo "bare (Node): $(cat "$work/bare-node")" >&2
 fi
 
 python3 - "$work" <<'PY'
@@ -178,10 +188,13 @@ for line in open(f"{work}/raw"):
 med = {n: tuple(statistics.median(x[i] for x in rows[n]) for i in (0, 1, 2)) + (sum(x[3] for x in rows[n]), statistics.median(x[4] for x in rows[n])) for n in order}
 workers = [l.rstrip("\n").split("|") for l in open(f"{work}/workers") if l.strip()]
 memory = open(f"{work}/memory").read().strip()
-bare = {}
-for l in open(f"{work}/bare").read().splitlines()[1:]:
-    name, cold, hot = l.split("\t"); bare[name] = (float(cold), float(hot))
-json.dump({"median": med, "runs": rows, "workers": workers, "memory": memory, "bare_wasm_us": bare}, open("bench/results.json", "w"), indent=1)
+def read_bare(path):
+    out = {}
+    for l in open(path).read().splitlines()[1:]:
+        name, cold, hot = l.split("\t"); out[name] = (float(cold), float(hot))
+    return out
+bare, bare_node = read_bare(f"{work}/bare"), read_bare(f"{work}/bare-node")
+json.dump({"median": med, "runs": rows, "workers": workers, "memory": memory, "bare_wasm_us_envoy_v8": bare, "bare_wasm_us_node": bare_node}, open("bench/results.json", "w"), indent=1)
 if med:
     base = {k: med[k][0] for k in ["no-filter", "passthrough", "jwt_authn ES256 (native)"] if k in med}
     print("| variant | req/s | p50 ms | p99 ms | × no filter | × pass-through | × jwt_authn | Envoy CPU µs/req | non-2xx |")
@@ -200,13 +213,14 @@ if memory:
     mib = lambda b: f"{int(b) / 1048576:.1f} MiB"
     print(f"\nVM memory (one worker, cache.max_entries 10000): {mib(before)} after the first request, {mib(a1)} after the distinct tokens, {mib(a2)} after as many again; {misses} decryptions; Wasm VMs created: {created}")
 if bare:
-    print("\n| cold case | bare Wasm µs/token (Node WASI) | Envoy µs/token (1 / req/s) | Envoy CPU µs/req | Envoy ÷ bare | hot: bare µs/req |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\n| cold case | bare pipeline, Envoy's V8 µs/token | bare, Node WASI µs/token | filter in Envoy µs/token (1 / req/s) | Envoy CPU µs/req | filter ÷ bare (Envoy V8) | hot: bare µs/req (Envoy V8) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, (cold, hot) in bare.items():
+        node = bare_node.get(name, (float("nan"), 0))[0]
         row = next((n for n in order if n.endswith(" " + name) and "cold" in n), None)
         if row:
             rps, cpu = med[row][0], med[row][4]
-            print(f"| {name} | {cold:,.0f} | {1e6 / rps:,.0f} | {cpu:,.0f} | {1e6 / rps / cold:.2f} | {hot:.2f} |")
+            print(f"| {name} | {cold:,.0f} | {node:,.0f} | {1e6 / rps:,.0f} | {cpu:,.0f} | {1e6 / rps / cold:.2f} | {hot:.2f} |")
         else:
-            print(f"| {name} | {cold:,.0f} | — | — | — | {hot:.2f} |")
+            print(f"| {name} | {cold:,.0f} | {node:,.0f} | — | — | — | {hot:.2f} |")
 PY

@@ -6,7 +6,14 @@
 //! A case runs [`jwe_authn::decide::decide`] — the filter's exact entry
 //! point — either cold (cache disabled: decrypt, verify, validate, decide on
 //! every call) or hot (the token is cached).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+pub mod measure;
+
+// proxy-wasm's `main!` defines the VM's exported entry point.
+#[cfg(feature = "envoy-vm")]
+#[allow(unsafe_code)]
+mod envoy_vm;
 
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;

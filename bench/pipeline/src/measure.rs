@@ -1,0 +1,50 @@
+//! The measurement loop shared by the plain-Wasm runner (`main.rs`) and the
+//! in-Envoy runner (`envoy_vm.rs`): median µs per call over batches.
+
+use crate::{cases, Case};
+use std::time::Instant;
+
+/// Median µs per call of `f` over `batches` batches of `per_batch` calls;
+/// `None` if a call was refused (the benchmark would be meaningless).
+fn measure(batches: usize, per_batch: usize, mut f: impl FnMut() -> bool) -> Option<f64> {
+    let mut samples = Vec::with_capacity(batches);
+    for _ in 0..batches {
+        let start = Instant::now();
+        for _ in 0..per_batch {
+            if !f() {
+                return None;
+            }
+        }
+        samples.push(start.elapsed().as_secs_f64() * 1e6 / per_batch as f64);
+    }
+    samples.sort_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied()
+}
+
+fn cold(case: &Case) -> Option<f64> {
+    let mut keys = case.keys();
+    // Calls per batch so that a batch lasts tens of milliseconds.
+    let per_batch = if case.name.starts_with("RSA") { 5 } else { 20 };
+    measure(11, per_batch, || {
+        case.run(&mut case.cache(false), &mut keys)
+    })
+}
+
+fn hot(case: &Case) -> Option<f64> {
+    let mut keys = case.keys();
+    let mut cache = case.cache(true);
+    case.run(&mut cache, &mut keys);
+    measure(11, 2000, || case.run(&mut cache, &mut keys))
+}
+
+/// The report: a header line, then `name<TAB>cold µs<TAB>hot µs` per case.
+pub fn report() -> Result<Vec<String>, String> {
+    let mut lines = vec!["case\tcold_us\thot_us".to_string()];
+    for case in cases()? {
+        let (Some(c), Some(h)) = (cold(&case), hot(&case)) else {
+            return Err(format!("{}: a benchmark token was refused", case.name));
+        };
+        lines.push(format!("{}\t{c:.1}\t{h:.2}", case.name));
+    }
+    Ok(lines)
+}
