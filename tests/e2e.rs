@@ -218,7 +218,7 @@ fn the_demo_configuration_end_to_end() {
     // The worker's VM reports its linear memory (at least the 1 MiB stack).
     let memory = envoy.stat("wasmcustom.jwe_authn.vm_memory_bytes");
     assert!(
-        memory >= 1 << 20 && memory % 65_536 == 0,
+        memory >= 1 << 20 && memory.is_multiple_of(65_536),
         "vm_memory_bytes={memory}"
     );
     assert!(envoy.stat("wasmcustom.jwe_authn.allowed") >= 6);
