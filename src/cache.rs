@@ -157,7 +157,7 @@ impl Cache {
             return;
         }
         if let Some(shared) = &self.shared {
-            shared.put(&Key::of(token), &verified.accepted, until);
+            shared.put(&Key::of(token), &verified.accepted, until, now);
         }
         self.keep(token, verified, until);
     }
