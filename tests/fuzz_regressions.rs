@@ -16,9 +16,11 @@ mod harness;
 
 use std::path::PathBuf;
 
-fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+/// Every file under `fuzz/<dir>/<target>/` (`.keep` aside), sorted.
+fn files(dir: &str, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fuzz/regressions")
+        .join("fuzz")
+        .join(dir)
         .join(target);
     let mut out: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -31,6 +33,13 @@ fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     out.sort();
     out
+}
+
+/// The saved findings, then the committed seeds.
+fn inputs(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut all = files("regressions", target);
+    all.extend(files("seeds", target));
+    all
 }
 
 #[test]
@@ -53,8 +62,6 @@ fn jwk_findings_stay_fixed() {
 
 #[test]
 fn config_findings_stay_fixed() {
-    let seed = include_bytes!("../fuzz/seeds/config.json");
-    harness::config_text(seed);
     for (path, bytes) in inputs("config") {
         eprintln!("replaying {}", path.display());
         harness::config_text(&bytes);
