@@ -14,3 +14,8 @@ if ! cargo audit --version >/dev/null 2>&1; then
   cargo install cargo-audit --locked --quiet
 fi
 cargo audit --db "$db" --no-fetch --deny warnings
+# The benchmark and fuzzing crates are never shipped, but they run here:
+# audit their lockfiles too, under the same recorded decisions.
+for lock in bench/pipeline/Cargo.lock bench/passthrough/Cargo.lock fuzz/Cargo.lock; do
+  cargo audit --db "$db" --no-fetch --deny warnings --file "$lock"
+done
