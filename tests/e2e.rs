@@ -14,24 +14,12 @@ mod common;
 mod harness;
 
 use common::{encrypt_jws, mint};
-use harness::Envoy;
+use harness::{demo_key, now, Envoy};
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
-use jwe_authn::jose::jwk::{parse_jwk, Jwk, KeyType};
+use jwe_authn::jose::jwk::{Jwk, KeyType};
 use serde_json::{json, Value};
-
-fn demo_key(name: &str) -> Jwk {
-    let text = std::fs::read_to_string(harness::root().join("envoy/demo").join(name)).unwrap();
-    parse_jwk(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn claims(scope: &str) -> Value {
     json!({"iss": "https://idp.demo.example", "sub": "alice", "aud": "orders-api", "scope": scope, "exp": now() + 600, "iat": now()})

@@ -23,12 +23,12 @@ mod common;
 mod harness;
 
 use common::{key, mint, private};
-use harness::{http, Envoy};
+use harness::{demo_key, http, now, Envoy};
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
 use jwe_authn::jose::b64;
-use jwe_authn::jose::jwk::{parse_jwk, Jwk, KeyType};
+use jwe_authn::jose::jwk::{Jwk, KeyType};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,18 +36,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const THREADS: usize = 6;
-
-fn demo_key(name: &str) -> Jwk {
-    let text = std::fs::read_to_string(harness::root().join("envoy/demo").join(name)).unwrap();
-    parse_jwk(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn claims(exp_offset: i64) -> Value {
     let exp = now().saturating_add_signed(exp_offset);

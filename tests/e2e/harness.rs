@@ -19,6 +19,20 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A demo key from `envoy/demo` (the keys `envoy/envoy.yaml` trusts).
+pub fn demo_key(name: &str) -> jwe_authn::jose::jwk::Jwk {
+    let text = std::fs::read_to_string(root().join("envoy/demo").join(name)).unwrap();
+    jwe_authn::jose::jwk::parse_jwk(&serde_json::from_str(&text).unwrap()).unwrap()
+}
+
+/// The wall clock in seconds: Envoy validates against the real time.
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 /// The Envoy binary and the built filter; a missing one fails the test
 /// (`make test` provides both) rather than skipping it.
 fn prerequisites() -> (PathBuf, PathBuf) {
