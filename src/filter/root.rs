@@ -4,7 +4,7 @@
 use super::apply;
 use super::http::Http;
 use super::shared_data::HostStore;
-use super::stats::Stats;
+use super::stats::{Stats, FLUSH_EVERY};
 use crate::cache::{self, Cache};
 use crate::config::CompiledConfig;
 use crate::decide::{self, Decision};
@@ -205,10 +205,15 @@ impl Shared {
     }
 }
 
+/// Ticks per second ([`FLUSH_EVERY`] apart): fetches and parked requests
+/// are looked at once a second.
+const TICKS_PER_SECOND: u64 = 1000 / FLUSH_EVERY.as_millis() as u64;
+
 /// The root context.
 #[derive(Default)]
 pub struct Root {
     shared: Option<Rc<Shared>>,
+    ticks: u64,
 }
 
 impl Context for Root {
@@ -293,10 +298,11 @@ impl RootContext for Root {
                     calls: RefCell::new(Vec::new()),
                 });
                 if remote {
-                    // Fetch at once, then tick for refreshes, retries and waits.
+                    // Fetch at once; ticks then drive refreshes, retries and waits.
                     shared.fetch_due();
-                    let _ = hostcalls::set_tick_period(Duration::from_secs(1));
                 }
+                // Ticks flush the counters (and, every second, the fetches).
+                let _ = hostcalls::set_tick_period(FLUSH_EVERY);
                 self.shared = Some(shared);
                 let _ = hostcalls::log(LogLevel::Info, "jwe_authn: configured");
                 true
@@ -310,8 +316,12 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         if let Some(shared) = &self.shared {
-            shared.fetch_due();
-            shared.retry_waiters();
+            shared.stats.flush();
+            self.ticks = self.ticks.wrapping_add(1);
+            if self.ticks.is_multiple_of(TICKS_PER_SECOND) {
+                shared.fetch_due();
+                shared.retry_waiters();
+            }
         }
     }
 

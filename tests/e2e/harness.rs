@@ -209,8 +209,10 @@ impl Envoy {
             .unwrap_or_else(|| panic!("no response from Envoy\n{}", self.log()))
     }
 
-    /// A counter from `/stats` (0 when absent).
+    /// A counter from `/stats` (0 when absent), after the filter's next
+    /// counter flush (the VMs flush every 100 ms).
     pub fn stat(&self, name: &str) -> u64 {
+        std::thread::sleep(Duration::from_millis(300));
         let stats = http(self.admin, "GET", "/stats", &[]).unwrap().body;
         stats
             .lines()
