@@ -7,6 +7,7 @@
 #   ROUNDS=3 DURATION=10 CONNECTIONS=16 bench/run.sh
 #   ONLY='passthrough|hot' bench/run.sh     # a subset of the variants (regex)
 #   PARTS='rows workers memory bare' bench/run.sh   # which sections to run
+#   EXTRA='name|config.yaml|hot' bench/run.sh      # one more variant in the rows
 #
 # Sections: rows (variants 1–5 of issue 6, interleaved), workers (two
 # workers: decryptions per distinct token with and without the shared
@@ -70,6 +71,10 @@ variants=(
   "jwe_authn cold dir + ES256|$work/jwe-authn-cold.yaml|dir"
 )
 
+# EXTRA='name|config|tokens' adds a variant, e.g. the filter built from
+# another commit, to compare a change within one interleaved run.
+if [ -n "${EXTRA:-}" ]; then variants+=("$EXTRA"); fi
+
 start_envoy() { # config workers → sets $pid, waits until ready
   cp "$1" "$work/run.yaml"
   $envoy -c "$work/run.yaml" --concurrency "$2" --use-dynamic-base-id -l error > "$work/envoy.log" 2>&1 &
@@ -78,7 +83,8 @@ start_envoy() { # config workers → sets $pid, waits until ready
   echo "bench: Envoy did not start" >&2; cat "$work/envoy.log" >&2; exit 1
 }
 stop_envoy() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
-stat() { curl -s localhost:9901/stats | awk -v n="$1:" '$1 == n {print $2; found=1} END {if (!found) print 0}'; }
+# The filter adds its counts to Envoy's every 100 ms: wait a few flushes.
+stat() { sleep 0.3; curl -s localhost:9901/stats | awk -v n="$1:" '$1 == n {print $2; found=1} END {if (!found) print 0}'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 
 run_one() { # config tokens → "rps p50_ms p99_ms non2xx cpu_us_per_request"
@@ -203,6 +209,18 @@ if med:
         rps, p50, p99, bad, cpu = med[n]
         r = lambda k: f"{rps / base[k]:.2f}" if k in base else "—"
         print(f"| {n} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {r('no-filter')} | {r('passthrough')} | {r('jwt_authn ES256 (native)')} | {cpu:.0f} | {bad} |")
+if "passthrough" in rows and len(order) > 1:
+    # Paired: each round's ratio to that round's pass-through run, then the
+    # median over rounds. On a machine whose speed drifts between rounds this
+    # is steadier than the ratio of the medians above.
+    floor = rows["passthrough"]
+    print("\n| variant, paired with the pass-through run of the same round | req/s ÷ pass-through | p99 ÷ pass-through | CPU/req ÷ pass-through | rounds |")
+    print("|---|---:|---:|---:|---:|")
+    for n in order:
+        if n == "passthrough": continue
+        pairs = list(zip(rows[n], floor))
+        q = lambda i: statistics.median(a[i] / b[i] for a, b in pairs)
+        print(f"| {n} | {q(0):.3f} | {q(2):.3f} | {q(4):.3f} | {len(pairs)} |")
 if workers:
     print("\n| two workers, cache | distinct tokens | requests | decryptions (misses) | per token | shared hits | local hits |")
     print("|---|---:|---:|---:|---:|---:|---:|")
