@@ -6,10 +6,12 @@
 #
 #   ROUNDS=3 DURATION=10 CONNECTIONS=16 bench/run.sh
 #   ONLY='passthrough|hot' bench/run.sh     # a subset of the variants (regex)
-#   PARTS='rows workers memory bare' bench/run.sh   # which sections to run
+#   PARTS='rows hot workers memory bare' bench/run.sh   # which sections to run
 #   EXTRA='name|config.yaml|hot' bench/run.sh      # one more variant in the rows
 #
-# Sections: rows (variants 1–5 of issue 6, interleaved), workers (two
+# Sections: rows (variants 1–5 of issue 6, interleaved), hot (the one-token
+# variants again, all running at once, in short slices: the hot-path
+# ratios on a machine whose speed drifts), workers (two
 # workers: decryptions per distinct token with and without the shared
 # cache), memory (the VM's memory before/after MEMORY_TOKENS distinct
 # tokens), bare (the same pipeline as plain Wasm under Node's WASI, and the
@@ -21,7 +23,7 @@ ONLY=${ONLY:-.}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-16}
 POOL=${POOL:-3000}
-PARTS=${PARTS:-rows workers memory bare}
+PARTS=${PARTS:-rows hot workers memory bare}
 MEMORY_TOKENS=${MEMORY_TOKENS:-100000}
 part() { [[ " $PARTS " == *" $1 "* ]]; }
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -75,27 +77,24 @@ variants=(
 # another commit, to compare a change within one interleaved run.
 if [ -n "${EXTRA:-}" ]; then variants+=("$EXTRA"); fi
 
-start_envoy() { # config workers → sets $pid, waits until ready
-  cp "$1" "$work/run.yaml"
-  $envoy -c "$work/run.yaml" --concurrency "$2" --use-dynamic-base-id -l error > "$work/envoy.log" 2>&1 &
+start_envoy() { # config workers [admin-port] → sets $pid, waits until ready
+  local admin=${3:-9901}
+  cp "$1" "$work/run-$admin.yaml"
+  $envoy -c "$work/run-$admin.yaml" --concurrency "$2" --use-dynamic-base-id -l error > "$work/envoy-$admin.log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 100); do curl -sf localhost:9901/ready >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "bench: Envoy did not start" >&2; cat "$work/envoy.log" >&2; exit 1
+  for _ in $(seq 1 100); do curl -sf "localhost:$admin/ready" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "bench: Envoy did not start" >&2; cat "$work/envoy-$admin.log" >&2; exit 1
 }
 stop_envoy() { kill "$pid"; wait "$pid" 2>/dev/null || true; }
 # The filter adds its counts to Envoy's every 100 ms: wait a few flushes.
 stat() { sleep 0.3; curl -s localhost:9901/stats | awk -v n="$1:" '$1 == n {print $2; found=1} END {if (!found) print 0}'; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-run_one() { # config tokens → "rps p50_ms p99_ms non2xx cpu_us_per_request"
-  local config=$1 tokens=$2
-  start_envoy "$config" 1
-  TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d2s -s bench/rotate.lua http://127.0.0.1:10000/ >/dev/null 2>&1 || true
-  local out t0 t1
-  t0=$(cpu_ticks)
-  out=$(TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/rotate.lua http://127.0.0.1:10000/)
-  t1=$(cpu_ticks)
-  stop_envoy
+measure() { # pid port tokens seconds → "rps p50_ms p99_ms non2xx cpu_us_per_request"
+  local pid=$1 port=$2 tokens=$3 seconds=$4 out t0 t1
+  t0=$(cpu_ticks "$pid")
+  out=$(TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency -s bench/rotate.lua "http://127.0.0.1:$port/")
+  t1=$(cpu_ticks "$pid")
   python3 - "$out" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 out, t0, t1, hz = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
@@ -111,6 +110,14 @@ print(rps, ms("50%"), ms("99%"), int(bad.group(1)) if bad else 0, (t1 - t0) / hz
 PY
 }
 
+run_one() { # config tokens → "rps p50_ms p99_ms non2xx cpu_us_per_request"
+  local config=$1 tokens=$2
+  start_envoy "$config" 1
+  TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d2s -s bench/rotate.lua http://127.0.0.1:10000/ >/dev/null 2>&1 || true
+  measure "$pid" 10000 "$tokens" "$DURATION"
+  stop_envoy
+}
+
 : > "$work/raw"
 if part rows; then
 for round in $(seq 1 "$ROUNDS"); do
@@ -122,6 +129,39 @@ for round in $(seq 1 "$ROUNDS"); do
     printf '%s|%s\n' "$name" "$result" >> "$work/raw"
   done
 done
+fi
+
+# Hot path, finely interleaved: the Envoys of every variant that sends one
+# token (no filter, pass-through, jwt_authn, jwe_authn hot, EXTRA) run at
+# once on their own ports, each idle while another is measured, and wrk
+# goes round them in HOT_SLICE-second slices, in a random order each
+# round, HOT_ROUNDS times. Each slice
+# is paired with the pass-through slice of its round: the machine's speed
+# drifts over minutes, and then cancels out of the ratios.
+: > "$work/hot"
+if part hot; then
+  hot_pids=(); hot_ports=(); hot_names=(); hot_tokens=(); i=0
+  for v in "${variants[@]}"; do
+    IFS='|' read -r name config tokens <<< "$v"
+    [[ $tokens == hot || $tokens == jws ]] || continue
+    [[ "$name" =~ $ONLY ]] || [[ "$name" =~ ^(no-filter|passthrough|jwt_authn) ]] || continue
+    i=$((i + 1)); base=$((20000 + 10 * i))
+    sed -e "s/port_value: 9901\b/port_value: $base/" -e "s/port_value: 10000\b/port_value: $((base + 1))/" \
+        -e "s/port_value: 10001\b/port_value: $((base + 2))/" "$config" > "$work/hot-$i.yaml"
+    start_envoy "$work/hot-$i.yaml" 1 "$base"
+    hot_pids+=("$pid"); hot_ports+=($((base + 1))); hot_names+=("$name"); hot_tokens+=("$tokens")
+    TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d2s -s bench/rotate.lua "http://127.0.0.1:$((base + 1))/" >/dev/null 2>&1 || true
+  done
+  for round in $(seq 1 "${HOT_ROUNDS:-30}"); do
+    # A new order each round: nothing keeps one variant in the same phase
+    # of whatever else the machine is doing.
+    for j in $(shuf -e "${!hot_pids[@]}"); do
+      result=$(measure "${hot_pids[$j]}" "${hot_ports[$j]}" "${hot_tokens[$j]}" "${HOT_SLICE:-2}")
+      printf '%s|%s|%s\n' "$round" "${hot_names[$j]}" "$result" >> "$work/hot"
+    done
+    echo "hot: round $round done" >&2
+  done
+  for p in "${hot_pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
 fi
 
 # Row 6: two workers; the pool of distinct tokens sent four times over
@@ -200,7 +240,11 @@ def read_bare(path):
         name, cold, hot = l.split("\t"); out[name] = (float(cold), float(hot))
     return out
 bare, bare_node = read_bare(f"{work}/bare"), read_bare(f"{work}/bare-node")
-json.dump({"median": med, "runs": rows, "workers": workers, "memory": memory, "bare_wasm_us_envoy_v8": bare, "bare_wasm_us_node": bare_node}, open("bench/results.json", "w"), indent=1)
+hot = {}
+for line in open(f"{work}/hot"):
+    rnd, name, vals = line.rstrip("\n").split("|")
+    hot.setdefault(name, {})[rnd] = [float(x) for x in vals.split()]
+json.dump({"median": med, "runs": rows, "hot_slices": hot, "workers": workers, "memory": memory, "bare_wasm_us_envoy_v8": bare, "bare_wasm_us_node": bare_node}, open("bench/results.json", "w"), indent=1)
 if med:
     base = {k: med[k][0] for k in ["no-filter", "passthrough", "jwt_authn ES256 (native)"] if k in med}
     print("| variant | req/s | p50 ms | p99 ms | × no filter | × pass-through | × jwt_authn | Envoy CPU µs/req | non-2xx |")
@@ -221,6 +265,15 @@ if "passthrough" in rows and len(order) > 1:
         pairs = list(zip(rows[n], floor))
         q = lambda i: statistics.median(a[i] / b[i] for a, b in pairs)
         print(f"| {n} | {q(0):.3f} | {q(2):.3f} | {q(4):.3f} | {len(pairs)} |")
+if "passthrough" in hot:
+    floor = hot["passthrough"]
+    print(f"\n| hot path, finely interleaved ({len(floor)} rounds of one slice each) | req/s (median) | p99 ms (median) | Envoy CPU µs/req (median) | req/s ÷ pass-through | p99 ÷ pass-through | CPU/req ÷ pass-through |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for n, slices in hot.items():
+        pairs = [(slices[r], floor[r]) for r in slices if r in floor]
+        q = lambda i: statistics.median(a[i] / b[i] for a, b in pairs)
+        m = lambda i: statistics.median(a[i] for a, _ in pairs)
+        print(f"| {n} | {m(0):,.0f} | {m(2):.2f} | {m(4):.1f} | {q(0):.3f} | {q(2):.3f} | {q(4):.3f} |")
 if workers:
     print("\n| two workers, cache | distinct tokens | requests | decryptions (misses) | per token | shared hits | local hits |")
     print("|---|---:|---:|---:|---:|---:|---:|")
