@@ -80,4 +80,5 @@ echo
 request "6. A tampered token: 401 invalid_token (the same answer: no oracle)" "$tampered"
 echo
 say "7. Filter stats (curl http://127.0.0.1:${admin}/stats | grep jwe_authn)"
+sleep 0.3 # the filter adds its counts to Envoy's every 100 ms
 curl -s "http://127.0.0.1:${admin}/stats" | grep 'wasmcustom.jwe_authn' | grep -v ': 0$'
