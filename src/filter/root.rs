@@ -217,6 +217,15 @@ pub struct Root {
 }
 
 impl Context for Root {
+    /// The VM is being torn down (drain, reconfiguration): add what was
+    /// counted since the last tick, so no count is lost.
+    fn on_done(&mut self) -> bool {
+        if let Some(shared) = &self.shared {
+            shared.stats.flush();
+        }
+        true
+    }
+
     fn on_http_call_response(
         &mut self,
         token_id: u32,
