@@ -110,10 +110,14 @@ print(rps, ms("50%"), ms("99%"), int(bad.group(1)) if bad else 0, (t1 - t0) / hz
 PY
 }
 
+warm() { # port tokens: 2 s of load, not measured (V8 compiles, caches fill)
+  TOKENS="$work/$2.tokens" wrk -t1 -c"$CONNECTIONS" -d2s -s bench/rotate.lua "http://127.0.0.1:$1/" >/dev/null 2>&1 || true
+}
+
 run_one() { # config tokens → "rps p50_ms p99_ms non2xx cpu_us_per_request"
   local config=$1 tokens=$2
   start_envoy "$config" 1
-  TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d2s -s bench/rotate.lua http://127.0.0.1:10000/ >/dev/null 2>&1 || true
+  warm 10000 "$tokens"
   measure "$pid" 10000 "$tokens" "$DURATION"
   stop_envoy
 }
@@ -135,9 +139,9 @@ fi
 # token (no filter, pass-through, jwt_authn, jwe_authn hot, EXTRA) run at
 # once on their own ports, each idle while another is measured, and wrk
 # goes round them in HOT_SLICE-second slices, in a random order each
-# round, HOT_ROUNDS times. Each slice
-# is paired with the pass-through slice of its round: the machine's speed
-# drifts over minutes, and then cancels out of the ratios.
+# round, HOT_ROUNDS times. Each slice is paired with the pass-through slice
+# of its round: the machine's speed drifts over minutes, and then cancels
+# out of the ratios.
 : > "$work/hot"
 if part hot; then
   hot_pids=(); hot_ports=(); hot_names=(); hot_tokens=(); i=0
@@ -150,7 +154,7 @@ if part hot; then
         -e "s/port_value: 10001\b/port_value: $((base + 2))/" "$config" > "$work/hot-$i.yaml"
     start_envoy "$work/hot-$i.yaml" 1 "$base"
     hot_pids+=("$pid"); hot_ports+=($((base + 1))); hot_names+=("$name"); hot_tokens+=("$tokens")
-    TOKENS="$work/$tokens.tokens" wrk -t1 -c"$CONNECTIONS" -d2s -s bench/rotate.lua "http://127.0.0.1:$((base + 1))/" >/dev/null 2>&1 || true
+    warm $((base + 1)) "$tokens"
   done
   for round in $(seq 1 "${HOT_ROUNDS:-30}"); do
     # A new order each round: nothing keeps one variant in the same phase
@@ -240,6 +244,9 @@ def read_bare(path):
         name, cold, hot = l.split("\t"); out[name] = (float(cold), float(hot))
     return out
 bare, bare_node = read_bare(f"{work}/bare"), read_bare(f"{work}/bare-node")
+def paired(pairs, i):
+    """Median over rounds of a result's field i divided by the pass-through's."""
+    return statistics.median(a[i] / b[i] for a, b in pairs)
 hot = {}
 for line in open(f"{work}/hot"):
     rnd, name, vals = line.rstrip("\n").split("|")
@@ -263,17 +270,15 @@ if "passthrough" in rows and len(order) > 1:
     for n in order:
         if n == "passthrough": continue
         pairs = list(zip(rows[n], floor))
-        q = lambda i: statistics.median(a[i] / b[i] for a, b in pairs)
-        print(f"| {n} | {q(0):.3f} | {q(2):.3f} | {q(4):.3f} | {len(pairs)} |")
+        print(f"| {n} | {paired(pairs, 0):.3f} | {paired(pairs, 2):.3f} | {paired(pairs, 4):.3f} | {len(pairs)} |")
 if "passthrough" in hot:
     floor = hot["passthrough"]
     print(f"\n| hot path, finely interleaved ({len(floor)} rounds of one slice each) | req/s (median) | p99 ms (median) | Envoy CPU µs/req (median) | req/s ÷ pass-through | p99 ÷ pass-through | CPU/req ÷ pass-through |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for n, slices in hot.items():
         pairs = [(slices[r], floor[r]) for r in slices if r in floor]
-        q = lambda i: statistics.median(a[i] / b[i] for a, b in pairs)
         m = lambda i: statistics.median(a[i] for a, _ in pairs)
-        print(f"| {n} | {m(0):,.0f} | {m(2):.2f} | {m(4):.1f} | {q(0):.3f} | {q(2):.3f} | {q(4):.3f} |")
+        print(f"| {n} | {m(0):,.0f} | {m(2):.2f} | {m(4):.1f} | {paired(pairs, 0):.3f} | {paired(pairs, 2):.3f} | {paired(pairs, 4):.3f} |")
 if workers:
     print("\n| two workers, cache | distinct tokens | requests | decryptions (misses) | per token | shared hits | local hits |")
     print("|---|---:|---:|---:|---:|---:|---:|")

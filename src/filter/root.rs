@@ -4,7 +4,7 @@
 use super::apply;
 use super::http::Http;
 use super::shared_data::HostStore;
-use super::stats::{Stats, FLUSH_EVERY};
+use super::stats::{Stats, FLUSHES_PER_SECOND, FLUSH_EVERY};
 use crate::cache::{self, Cache};
 use crate::config::CompiledConfig;
 use crate::decide::{self, Decision};
@@ -205,14 +205,12 @@ impl Shared {
     }
 }
 
-/// Ticks per second ([`FLUSH_EVERY`] apart): fetches and parked requests
-/// are looked at once a second.
-const TICKS_PER_SECOND: u64 = 1000 / FLUSH_EVERY.as_millis() as u64;
-
 /// The root context.
 #[derive(Default)]
 pub struct Root {
     shared: Option<Rc<Shared>>,
+    /// Ticks so far: fetches and parked requests are looked at on every
+    /// [`FLUSHES_PER_SECOND`]th, once a second.
     ticks: u64,
 }
 
@@ -327,7 +325,7 @@ impl RootContext for Root {
         if let Some(shared) = &self.shared {
             shared.stats.flush();
             self.ticks = self.ticks.wrapping_add(1);
-            if self.ticks.is_multiple_of(TICKS_PER_SECOND) {
+            if self.ticks.is_multiple_of(FLUSHES_PER_SECOND) {
                 shared.fetch_due();
                 shared.retry_waiters();
             }

@@ -7,9 +7,9 @@
 //! (sampled every [`MEMORY_SAMPLE_EVERY`] requests; the VMs of all workers
 //! write the same gauge, so it shows the most recent sample of any worker).
 //!
-//! Per-request counters are counted in the VM and added to Envoy's on each
-//! tick ([`FLUSH_EVERY`]): a host call per counter per request was a third
-//! of the cached path's cost. `/stats` therefore lags by at most one tick.
+//! Counters are counted in the VM and added to Envoy's on each tick
+//! ([`FLUSH_EVERY`]): a host call per counter per request was a third of the
+//! cached path's cost. `/stats` therefore lags by at most one tick.
 
 use crate::decide::CacheUse;
 use crate::error::Reason;
@@ -21,11 +21,15 @@ use std::time::Duration;
 /// Requests between two samples of the VM's memory size.
 pub const MEMORY_SAMPLE_EVERY: u64 = 256;
 
+/// Ticks of the root context per second; each adds the VM's counts to
+/// Envoy's counters.
+pub const FLUSHES_PER_SECOND: u64 = 10;
+
 /// How often the VM's counts are added to Envoy's counters.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
+pub const FLUSH_EVERY: Duration = Duration::from_millis(1000 / FLUSHES_PER_SECOND);
 
 /// A counter: its Envoy id and what this VM counted since the last flush.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Counter {
     id: Option<u32>,
     pending: Cell<u64>,
@@ -49,17 +53,10 @@ impl Counter {
             let _ = hostcalls::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
         }
     }
-
-    /// Add one to Envoy's counter at once (rare events).
-    fn now(&self) {
-        if let Some(id) = self.id {
-            let _ = hostcalls::increment_metric(id, 1);
-        }
-    }
 }
 
 /// The VM's metrics, defined once per VM.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stats {
     allowed: Counter,
     denied: Vec<(&'static str, Counter)>,
@@ -92,13 +89,21 @@ impl Stats {
         }
     }
 
-    /// Add what this VM counted to Envoy's counters (on every tick).
+    /// Add what this VM counted to Envoy's counters (on every tick, and
+    /// when the VM is torn down).
     pub fn flush(&self) {
-        self.allowed.flush();
-        self.cache_hit.flush();
-        self.cache_shared_hit.flush();
-        self.cache_miss.flush();
-        self.denied.iter().for_each(|(_, c)| c.flush());
+        let single = [
+            &self.allowed,
+            &self.cache_hit,
+            &self.cache_shared_hit,
+            &self.cache_miss,
+            &self.jwks_fetched,
+            &self.jwks_fetch_failed,
+        ];
+        single
+            .into_iter()
+            .chain(self.denied.iter().map(|(_, c)| c))
+            .for_each(Counter::flush);
     }
 
     /// Count a request; on the first and every [`MEMORY_SAMPLE_EVERY`]th,
@@ -129,12 +134,12 @@ impl Stats {
 
     /// Count a successful JWKS fetch.
     pub fn jwks_fetched(&self) {
-        self.jwks_fetched.now();
+        self.jwks_fetched.bump();
     }
 
     /// Count a failed or malformed JWKS fetch.
     pub fn jwks_fetch_failed(&self) {
-        self.jwks_fetch_failed.now();
+        self.jwks_fetch_failed.bump();
     }
 
     /// Count a cache hit or miss.
