@@ -205,7 +205,13 @@ mod tests {
                 jws: None,
                 expires_at: None,
             },
+            provider: 0,
             headers: vec![],
+            identity: crate::forward::Identity {
+                provider: "p".into(),
+                iss: None,
+                sub: Some(sub.into()),
+            },
         })
     }
 

@@ -12,20 +12,14 @@ use crate::config::request::{CompiledRule, PathMatch, Requirement};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::extract::{self, Request};
-use crate::forward::{self, claim, Verified};
+use crate::forward::{claim, Verified};
 use crate::keystore::KeyStore;
 use crate::pipeline;
 use crate::verify::NO_KEY_FITS;
 use serde_json::Value;
 use std::rc::Rc;
 
-/// Who the request was authenticated as: for filter state and logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub provider: String,
-    pub iss: Option<String>,
-    pub sub: Option<String>,
-}
+pub use crate::forward::Identity;
 
 /// Whether the cache answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,17 +34,38 @@ pub enum CacheUse {
     Miss,
 }
 
-/// Forward the request, with these header changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Allow {
-    /// Headers to remove first (the managed headers, the token's header
-    /// unless `forward`).
-    pub remove: Vec<String>,
-    /// Headers to set.
-    pub add: Vec<(String, String)>,
-    /// The verified identity, when a token was verified.
-    pub identity: Option<Identity>,
+/// Forward the request, with these header changes. Borrows the
+/// configuration's header names and shares the cached token's headers and
+/// identity: a cache hit allocates at most the removal list.
+#[derive(Debug, Clone)]
+pub struct Allow<'c> {
+    /// Headers to remove first (the managed headers the request carries,
+    /// the token's header unless `forward`).
+    pub remove: Vec<&'c str>,
+    /// The verified token, when one was verified.
+    pub verified: Option<Rc<Verified>>,
+    /// Whether the identity goes to filter state
+    /// (`identity_in_filter_state`).
+    pub record_identity: bool,
     pub cache: CacheUse,
+}
+
+impl Allow<'_> {
+    /// Headers to set.
+    pub fn add(&self) -> &[(String, String)] {
+        self.verified
+            .as_deref()
+            .map_or(&[], |v| v.headers.as_slice())
+    }
+
+    /// The identity to write to filter state, if configured and a token
+    /// was verified.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.verified
+            .as_deref()
+            .filter(|_| self.record_identity)
+            .map(|v| &v.identity)
+    }
 }
 
 /// Answer the request directly.
@@ -71,9 +86,9 @@ pub struct Deny {
 }
 
 /// The decision for a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    Allow(Allow),
+#[derive(Debug, Clone)]
+pub enum Decision<'c> {
+    Allow(Allow<'c>),
     Deny(Deny),
     /// Hold the request until a fetch of this provider's `remote_jwks`
     /// completes (first keys, or a refetch for an unknown `kid`), then decide
@@ -93,13 +108,13 @@ const DEFAULT_RULE: CompiledRule = CompiledRule {
     required_claims: Vec::new(),
 };
 
-fn deny(
+fn deny<'c>(
     config: &CompiledConfig,
     reason: Reason,
     kid: Option<String>,
     alg: Option<&'static str>,
     cache: CacheUse,
-) -> Decision {
+) -> Decision<'c> {
     let (www_authenticate, body) = match reason.bearer_error() {
         None => (
             format!("Bearer realm=\"{}\"", config.realm),
@@ -161,59 +176,58 @@ fn from_shared(
     config: &CompiledConfig,
 ) -> Option<(Rc<Verified>, u64)> {
     let (accepted, until) = cache.get_shared(token, now)?;
-    let provider = config.provider_named(&accepted.provider)?;
-    Some((
-        Rc::new(Verified {
-            headers: forward::headers(provider, &accepted),
-            accepted,
-        }),
-        until,
-    ))
+    let (index, provider) = config.provider_with_index(&accepted.provider)?;
+    Some((Rc::new(Verified::new(index, provider, accepted)), until))
 }
 
 /// The denial for a request whose wait for keys ran out.
-pub fn keys_unavailable(config: &CompiledConfig) -> Decision {
+pub fn keys_unavailable(config: &CompiledConfig) -> Decision<'_> {
     deny(config, Reason::KeysUnavailable, None, None, CacheUse::Miss)
+}
+
+/// The managed headers a forwarded request must lose: those this decision
+/// does not set. A header it sets replaces every copy the client sent, so
+/// only the others need a removal (one host call each, present or not: the
+/// host reads only [`CompiledConfig::headers_read`], so presence is unknown).
+fn unset_managed<'c>(config: &'c CompiledConfig, set: &[(String, String)]) -> Vec<&'c str> {
+    config
+        .managed_headers
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !set.iter().any(|(name, _)| name == h))
+        .collect()
 }
 
 /// Decide what to do with `request` at `now` (seconds since the epoch),
 /// with verification keys from `keys` (fetched `remote_jwks`, whose fetch
 /// schedule an unknown `kid` may advance).
-pub fn decide(
+pub fn decide<'c>(
     request: &Request<'_>,
     now: u64,
-    config: &CompiledConfig,
+    config: &'c CompiledConfig,
     cache: &mut Cache,
     keys: &mut KeyStore,
-) -> Decision {
+) -> Decision<'c> {
     let default_rule = DEFAULT_RULE;
     let rule = config
         .rules
         .iter()
         .find(|r| r.matches(request.method, request.path))
         .unwrap_or(&default_rule);
-    // Only what the request carries: a removal of an absent header is a
-    // wasted host call on every request.
-    let mut remove: Vec<String> = config
-        .managed_headers
-        .iter()
-        .filter(|h| request.header(h).is_some())
-        .cloned()
-        .collect();
     if rule.requires == Requirement::Allow {
         return Decision::Allow(Allow {
-            remove,
-            add: Vec::new(),
-            identity: None,
+            remove: unset_managed(config, &[]),
+            verified: None,
+            record_identity: false,
             cache: CacheUse::None,
         });
     }
     let Some(found) = extract::find(&config.sources, request) else {
         if rule.allow_missing {
             return Decision::Allow(Allow {
-                remove,
-                add: Vec::new(),
-                identity: None,
+                remove: unset_managed(config, &[]),
+                verified: None,
+                record_identity: false,
                 cache: CacheUse::None,
             });
         }
@@ -229,17 +243,15 @@ pub fn decide(
             }
             None => match pipeline::verify_token_with(found.token, now, config, keys) {
                 Ok(accepted) => {
-                    let Some(provider) = config.provider_named(&accepted.provider) else {
+                    let Some((index, provider)) = config.provider_with_index(&accepted.provider)
+                    else {
                         return deny(config, Reason::Issuer, None, None, CacheUse::Miss);
                     };
                     let valid_until = accepted.expires_at.map(|exp| {
                         exp.saturating_add(config.clock_skew_seconds)
                             .saturating_sub(1)
                     });
-                    let verified = Rc::new(Verified {
-                        headers: forward::headers(provider, &accepted),
-                        accepted,
-                    });
+                    let verified = Rc::new(Verified::new(index, provider, accepted));
                     cache.insert(found.token, Rc::clone(&verified), now, valid_until);
                     (verified, CacheUse::Miss)
                 }
@@ -270,19 +282,18 @@ pub fn decide(
     // Checked on every request, cached or not, so a revocation takes effect
     // without waiting for the cache entry to expire.
     // Both the configured list and the fetched one.
-    let provider_index = config
-        .providers
-        .iter()
-        .position(|p| p.name == accepted.provider);
-    let revoked = match provider_index.and_then(|i| config.providers.get(i).map(|p| (i, p))) {
-        Some((i, p)) => p.is_revoked(&accepted.claims) || keys.is_revoked(i, &accepted.claims),
+    let provider = config.providers.get(verified.provider);
+    let revoked = match provider {
+        Some(p) => {
+            p.is_revoked(&accepted.claims) || keys.is_revoked(verified.provider, &accepted.claims)
+        }
         None => true,
     };
     if revoked {
         return deny(config, Reason::Revoked, None, None, cache_use);
     }
     if let Requirement::Provider(i) = rule.requires {
-        if config.providers.get(i).map(|p| p.name.as_str()) != Some(accepted.provider.as_str()) {
+        if i != verified.provider {
             return deny(config, Reason::Issuer, None, None, cache_use);
         }
     }
@@ -293,27 +304,15 @@ pub fn decide(
     {
         return deny(config, Reason::Forbidden, None, None, cache_use);
     }
-    let forward_token = config
-        .provider_named(&accepted.provider)
-        .is_some_and(|p| p.forward);
+    let mut remove = unset_managed(config, &verified.headers);
+    let forward_token = provider.is_some_and(|p| p.forward);
     if let (false, Some(header)) = (forward_token, found.header) {
-        remove.push(header.to_string());
+        remove.push(header);
     }
-    let text = |name: &str| {
-        accepted
-            .claims
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
     Decision::Allow(Allow {
         remove,
-        add: verified.headers.clone(),
-        identity: Some(Identity {
-            provider: accepted.provider.clone(),
-            iss: text("iss"),
-            sub: text("sub"),
-        }),
+        verified: Some(verified),
+        record_identity: config.identity_in_filter_state,
         cache: cache_use,
     })
 }

@@ -27,11 +27,12 @@ impl Request<'_> {
 
 /// A token and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found<'a> {
-    /// The token text.
-    pub token: &'a str,
-    /// The header it came from (to remove unless `forward`), if any.
-    pub header: Option<&'a str>,
+pub struct Found<'r, 'c> {
+    /// The token text (borrowed from the request).
+    pub token: &'r str,
+    /// The header it came from (to remove unless `forward`), if any: the
+    /// configuration's name for it.
+    pub header: Option<&'c str>,
 }
 
 /// Strip a configured prefix such as `Bearer ` from a header value. The
@@ -67,7 +68,7 @@ fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// The first token found in `sources`.
-pub fn find<'a>(sources: &'a [Source], request: &'a Request<'a>) -> Option<Found<'a>> {
+pub fn find<'r, 'c>(sources: &'c [Source], request: &'r Request<'r>) -> Option<Found<'r, 'c>> {
     sources.iter().find_map(|source| match source {
         Source::Header { name, prefix } => {
             let value = request.header(name)?;

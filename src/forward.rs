@@ -1,6 +1,7 @@
 //! Step 6: what an accepted request carries upstream: the headers a provider
-//! is configured to set (inner JWT, payload, claims), computed once per token
-//! and cached with it.
+//! is configured to set (inner JWT, payload, claims) and the identity for
+//! filter state, computed once per token and cached with it, so that a
+//! cache hit copies nothing.
 
 use crate::config::Provider;
 use crate::jose::b64;
@@ -10,13 +11,52 @@ use serde_json::Value;
 /// Longest header value copied from a claim.
 const MAX_CLAIM_HEADER_BYTES: usize = 8192;
 
-/// An accepted token with the headers it forwards.
+/// Who a request was authenticated as: for filter state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The provider's configuration name.
+    pub provider: String,
+    /// The `iss` and `sub` claims, when they are strings.
+    pub iss: Option<String>,
+    pub sub: Option<String>,
+}
+
+/// An accepted token with what it forwards.
 #[derive(Debug)]
 pub struct Verified {
     /// The pipeline's result.
     pub accepted: Accepted,
+    /// Index of its provider in the compiled configuration.
+    pub provider: usize,
     /// Headers to set on the upstream request.
     pub headers: Vec<(String, String)>,
+    /// The identity, for filter state.
+    pub identity: Identity,
+}
+
+impl Verified {
+    /// Complete `accepted`, issued by `provider` (at `index` in the
+    /// configuration), with its headers and identity.
+    pub fn new(index: usize, provider: &Provider, accepted: Accepted) -> Self {
+        let text = |name: &str| {
+            accepted
+                .claims
+                .get(name)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let identity = Identity {
+            provider: accepted.provider.clone(),
+            iss: text("iss"),
+            sub: text("sub"),
+        };
+        Verified {
+            headers: headers(provider, &accepted),
+            provider: index,
+            identity,
+            accepted,
+        }
+    }
 }
 
 /// The claim at a dot path.

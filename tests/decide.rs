@@ -26,12 +26,12 @@ use jwe_authn::keystore::KeyStore;
 use serde_json::{json, Value};
 
 /// decide() with the configured keys only.
-fn decide_local(
+fn decide_local<'c>(
     request: &Request<'_>,
     now: u64,
-    config: &CompiledConfig,
+    config: &'c CompiledConfig,
     cache: &mut Cache,
-) -> Decision {
+) -> Decision<'c> {
     jwe_authn::decide::decide(request, now, config, cache, &mut KeyStore::new(config))
 }
 
@@ -68,13 +68,13 @@ fn token(s: &Setup, claims: &Value) -> String {
     )
 }
 
-fn run(
-    s: &Setup,
+fn run<'s>(
+    s: &'s Setup,
     cache: &mut Cache,
     method: &str,
     path: &str,
     headers: &[(&str, &str)],
-) -> Decision {
+) -> Decision<'s> {
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -172,7 +172,10 @@ fn required_claims_match_by_membership() {
 fn forwarding_headers_and_the_cache() {
     let s = setup(
         json!({}),
-        json!({"forward_payload_header": "x-payload", "claim_to_headers": [{"header_name": "X-Sub", "claim_name": "sub"}]}),
+        json!({"forward_payload_header": "x-payload", "claim_to_headers": [
+            {"header_name": "X-Sub", "claim_name": "sub"},
+            {"header_name": "x-tenant", "claim_name": "tenant"}
+        ]}),
     );
     let mut cache = Cache::new(100, 300);
     let auth = format!("Bearer {}", token(&s, &claims()));
@@ -188,23 +191,63 @@ fn forwarding_headers_and_the_cache() {
     };
     assert_eq!(a.cache, CacheUse::Miss);
     assert!(
-        a.remove.contains(&"x-sub".to_string()),
-        "a spoofed managed header is removed"
+        a.add()
+            .contains(&("x-sub".to_string(), "alice".to_string())),
+        "a spoofed managed header is overwritten (a set replaces every copy)"
+    );
+    assert!(!a.remove.contains(&"x-sub"), "so it needs no removal");
+    assert!(
+        a.add().iter().any(|(n, _)| n == "x-payload") && !a.remove.contains(&"x-payload"),
+        "the payload header is set"
     );
     assert!(
-        !a.remove.contains(&"x-payload".to_string()),
-        "an absent one costs no host call"
+        a.remove.contains(&"x-tenant"),
+        "a managed header this token does not set is removed, sent or not"
     );
     assert!(
-        a.remove.contains(&"authorization".to_string()),
+        a.remove.contains(&"authorization"),
         "the token is removed unless forward"
     );
-    assert!(a.add.contains(&("x-sub".to_string(), "alice".to_string())));
-    assert_eq!(a.identity.as_ref().unwrap().sub.as_deref(), Some("alice"));
+    assert_eq!(a.identity(), None, "filter state only when asked for");
     let second = run(&s, &mut cache, "GET", "/", &[("authorization", &auth)]);
     let Decision::Allow(b) = second else { panic!() };
     assert_eq!(b.cache, CacheUse::Hit);
-    assert_eq!(b.add, a.add);
+    assert_eq!(b.add(), a.add());
+    assert_eq!(b.remove, a.remove);
+}
+
+#[test]
+fn the_host_reads_only_the_headers_the_core_needs() {
+    let s = setup(json!({}), json!({}));
+    assert_eq!(s.config.headers_read, ["authorization"]);
+    let s = setup(
+        json!({"from_cookies": ["session"], "from_params": ["access_token"],
+               "from_headers": [{"name": "X-Token"}],
+               "rules": [{"match": {"prefix": "/public"}, "requires": "allow"}]}),
+        json!({}),
+    );
+    assert_eq!(
+        s.config.headers_read,
+        ["x-token", ":path", "cookie", ":method"]
+    );
+}
+
+#[test]
+fn identity_for_filter_state_when_configured() {
+    let s = setup(json!({"identity_in_filter_state": true}), json!({}));
+    let mut cache = Cache::new(100, 300);
+    let auth = format!("Bearer {}", token(&s, &claims()));
+    for expected in [CacheUse::Miss, CacheUse::Hit] {
+        let d = run(&s, &mut cache, "GET", "/", &[("authorization", &auth)]);
+        let Decision::Allow(a) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(a.cache, expected);
+        let id = a.identity().unwrap();
+        assert_eq!(id.provider, "test");
+        assert_eq!(id.sub.as_deref(), Some("alice"));
+        assert_eq!(id.iss.as_deref(), claims()["iss"].as_str());
+    }
 }
 
 #[test]
@@ -215,7 +258,7 @@ fn forward_true_keeps_the_token() {
     let Decision::Allow(a) = run(&s, &mut cache, "GET", "/", &[("authorization", &auth)]) else {
         panic!()
     };
-    assert!(!a.remove.contains(&"authorization".to_string()));
+    assert!(!a.remove.contains(&"authorization"));
     assert_eq!(a.cache, CacheUse::Miss);
 }
 
@@ -398,10 +441,14 @@ fn a_token_is_verified_once_across_workers() {
     // The shared outcome forwards exactly what the verifying worker forwards.
     match (&first, &second) {
         (Decision::Allow(x), Decision::Allow(y)) => {
-            assert_eq!(x.add, y.add);
+            assert_eq!(x.add(), y.add());
             assert_eq!(x.remove, y.remove);
-            assert_eq!(x.identity, y.identity);
-            assert!(y.add.contains(&("x-sub".to_string(), "alice".to_string())));
+            let identity =
+                |a: &jwe_authn::decide::Allow<'_>| a.verified.as_ref().unwrap().identity.clone();
+            assert_eq!(identity(x), identity(y));
+            assert!(y
+                .add()
+                .contains(&("x-sub".to_string(), "alice".to_string())));
         }
         other => panic!("{other:?}"),
     }

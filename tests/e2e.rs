@@ -53,6 +53,7 @@ fn the_demo_configuration_end_to_end() {
         &[
             ("authorization", &auth),
             ("x-jwt-sub", "mallory"),
+            ("x-jwt-sub", "eve"),
             ("x-jwt-scope", "orders:admin"),
         ],
     );
@@ -74,7 +75,7 @@ fn the_demo_configuration_end_to_end() {
     assert_eq!(
         r.body.matches("x-jwt-sub:").count(),
         1,
-        "exactly one x-jwt-sub upstream:\n{}",
+        "exactly one x-jwt-sub upstream (the filter's value replaces every copy):\n{}",
         r.body
     );
 
@@ -271,6 +272,19 @@ fn a_cached_token_is_rejected_once_expired() {
     let r = envoy.request("GET", "/orders", &[("authorization", &auth)]);
     assert_eq!(r.status, 401);
     assert!(envoy.stat("wasmcustom.jwe_authn.denied.expired") >= 1);
+}
+
+#[test]
+fn filter_state_only_when_asked_for() {
+    let envoy = Envoy::start(1, |t| t.replace(r#""identity_in_filter_state": true,"#, ""));
+    let auth = bearer(&token(&claims("orders:read")));
+    let r = envoy.request("GET", "/orders", &[("authorization", &auth)]);
+    assert_eq!(r.status, 200);
+    let access = envoy.access_log();
+    assert!(
+        access.contains("GET /orders 200 provider=- sub=-"),
+        "{access}"
+    );
 }
 
 #[test]

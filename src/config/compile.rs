@@ -242,12 +242,17 @@ pub struct CompiledConfig {
     pub rules: Vec<CompiledRule>,
     /// Every header a provider may set: stripped from each request.
     pub managed_headers: Vec<String>,
+    /// The request headers the core reads ([`request::headers_read`]): the
+    /// host passes these and only these.
+    pub headers_read: Vec<String>,
     /// Cache capacity per worker (0: no cache).
     pub cache_max_entries: usize,
     /// Cache lifetime cap, seconds.
     pub cache_ttl_seconds: u64,
     /// Share verified tokens between workers.
     pub cache_shared: bool,
+    /// Write the identity to filter state.
+    pub identity_in_filter_state: bool,
     /// SHA-256 of the configuration text and the environment keys it named:
     /// shared cache entries written under another configuration are ignored.
     /// All zero when compiled from a [`Config`] value directly.
@@ -378,7 +383,9 @@ impl CompiledConfig {
                 .chain(p.claim_to_headers.iter().map(|(h, _)| h.clone()))
                 .collect::<Vec<_>>()
         }));
+        let headers_read = request::headers_read(&sources, &rules);
         Ok(CompiledConfig {
+            headers_read,
             decryption_keys,
             providers,
             issuers,
@@ -396,6 +403,7 @@ impl CompiledConfig {
             cache_max_entries: config.cache.max_entries,
             cache_ttl_seconds: config.cache.ttl_seconds,
             cache_shared: config.cache.shared,
+            identity_in_filter_state: config.identity_in_filter_state,
             fingerprint: [0; 32],
         })
     }
@@ -408,6 +416,14 @@ impl CompiledConfig {
     /// The provider with configuration name `name`.
     pub fn provider_named(&self, name: &str) -> Option<&Provider> {
         self.providers.iter().find(|p| p.name == name)
+    }
+
+    /// The provider with this configuration name, with its index.
+    pub fn provider_with_index(&self, name: &str) -> Option<(usize, &Provider)> {
+        self.providers
+            .iter()
+            .enumerate()
+            .find(|(_, p)| p.name == name)
     }
 }
 

@@ -255,12 +255,38 @@ pub fn check_settable(name: &str, path: &str, sources: &[Source]) -> Result<(), 
     Ok(())
 }
 
-/// Every header any provider may set, deduplicated: removed from every
-/// incoming request so a client can never supply them.
+/// Every header any provider may set, deduplicated: removed from (or
+/// overwritten on) every forwarded request so a client can never supply
+/// them.
 pub fn managed(headers: impl IntoIterator<Item = String>) -> Vec<String> {
     headers
         .into_iter()
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
+}
+
+/// The request headers the core reads, so the host reads only these (one
+/// host call each, rather than copying every header into the VM): the
+/// token headers, `cookie` for cookie sources, `:path` for query-parameter
+/// sources and rules, `:method` for rules.
+pub fn headers_read(sources: &[Source], rules: &[CompiledRule]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    };
+    for source in sources {
+        match source {
+            Source::Header { name, .. } => add(name),
+            Source::Param(_) => add(":path"),
+            Source::Cookie(_) => add("cookie"),
+        }
+    }
+    if !rules.is_empty() {
+        add(":path");
+        add(":method");
+    }
+    names
 }

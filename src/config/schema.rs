@@ -62,6 +62,12 @@ pub struct Config {
     /// The verified-token cache (per Envoy worker).
     #[serde(default)]
     pub cache: CacheConfig,
+    /// Write the verified identity to filter state (`wasm.jwe_authn.provider`,
+    /// `wasm.jwe_authn.iss`, `wasm.jwe_authn.sub`) for access logs and later
+    /// filters. Default false: like `jwt_authn`'s `payload_in_metadata` it is
+    /// asked for, because each property is a host call on every request.
+    #[serde(default)]
+    pub identity_in_filter_state: bool,
 }
 
 /// A header the token may be in, as in `jwt_authn`'s `from_headers`.

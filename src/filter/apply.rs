@@ -11,8 +11,8 @@ fn set_header(name: &str, value: Option<&str>) {
     let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, value);
 }
 
-/// Filter state for access logs and later filters: Envoy stores each under
-/// `wasm.<name>`.
+/// Filter state for access logs and later filters (when
+/// `identity_in_filter_state`): Envoy stores each under `wasm.<name>`.
 fn set_state(name: &str, value: Option<&str>) {
     if let Some(v) = value {
         let _ = hostcalls::set_property(vec![name], Some(v.as_bytes()));
@@ -24,10 +24,10 @@ pub fn allow(shared: &Shared, allow: &Allow) {
     for name in &allow.remove {
         set_header(name, None);
     }
-    for (name, value) in &allow.add {
+    for (name, value) in allow.add() {
         set_header(name, Some(value));
     }
-    if let Some(id) = &allow.identity {
+    if let Some(id) = allow.identity() {
         set_state("jwe_authn.provider", Some(&id.provider));
         set_state("jwe_authn.iss", id.iss.as_deref());
         set_state("jwe_authn.sub", id.sub.as_deref());

@@ -23,16 +23,20 @@ impl Http {
 
 impl Context for Http {}
 
-/// Request headers with UTF-8 values; a header whose value is not UTF-8 is
-/// left out (a token is ASCII, so such a header cannot carry one).
-fn request_headers() -> Vec<(String, String)> {
-    match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
-        Ok(pairs) => pairs
-            .into_iter()
-            .filter_map(|(name, value)| String::from_utf8(value).ok().map(|v| (name, v)))
-            .collect(),
-        Err(_) => Vec::new(),
-    }
+/// The request headers the configuration reads (`headers_read`: usually
+/// just `authorization`), one host call each, rather than copying every
+/// header into the VM. For a repeated header Envoy gives the first. A
+/// header whose value is not UTF-8 is left out (a token is ASCII, so such a
+/// header cannot carry one).
+fn request_headers(names: &[String]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|name| {
+            let value =
+                hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok()??;
+            String::from_utf8(value).ok().map(|v| (name.clone(), v))
+        })
+        .collect()
 }
 
 impl HttpContext for Http {
@@ -43,7 +47,7 @@ impl HttpContext for Http {
             return Action::Pause;
         };
         shared.stats.request();
-        let waiter = Waiter::new(self.id, request_headers());
+        let waiter = Waiter::new(self.id, request_headers(&shared.config.headers_read));
         match shared.decide(&waiter) {
             Some(Decision::Allow(allow)) => {
                 apply::allow(&shared, &allow);

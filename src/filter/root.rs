@@ -76,7 +76,7 @@ pub struct Shared {
 
 impl Shared {
     /// Decide for a request; `None` if the state is busy (re-entrancy).
-    pub fn decide(&self, waiter: &Waiter) -> Option<Decision> {
+    pub fn decide(&self, waiter: &Waiter) -> Option<Decision<'_>> {
         let mut cache = self.cache.try_borrow_mut().ok()?;
         let mut keys = self.keys.try_borrow_mut().ok()?;
         Some(decide::decide(

@@ -164,7 +164,7 @@ impl Envoy {
         let child = Command::new(&envoy)
             .arg("-c")
             .arg(&config)
-            .args(["--concurrency", &workers.to_string(), "--use-dynamic-base-id", "-l", "debug", "--component-log-level", "wasm:debug,main:info,config:info,upstream:warn,http:warn,connection:warn,router:warn,pool:warn,conn_handler:warn,runtime:warn,init:warn,admin:warn,filter:warn,misc:warn,dns:warn,hc:warn,client:warn"])
+            .args(["--concurrency", &workers.to_string(), "--use-dynamic-base-id", "--file-flush-interval-msec", "100", "-l", "debug", "--component-log-level", "wasm:debug,main:info,config:info,upstream:warn,http:warn,connection:warn,router:warn,pool:warn,conn_handler:warn,runtime:warn,init:warn,admin:warn,filter:warn,misc:warn,dns:warn,hc:warn,client:warn"])
             .stdout(std::fs::File::create(dir.join("stdout.log")).unwrap())
             // Application logs go to stderr, written as they happen.
             .stderr(std::fs::File::create(&log).unwrap())
@@ -198,8 +198,11 @@ impl Envoy {
         std::fs::read_to_string(self.dir.join("envoy.log")).unwrap_or_default()
     }
 
-    /// Envoy's stdout (the access log) so far.
+    /// Envoy's stdout (the access log) so far, after Envoy's next flush of
+    /// it (started with `--file-flush-interval-msec 100`; a line is written
+    /// when its stream ends).
     pub fn access_log(&self) -> String {
+        std::thread::sleep(Duration::from_millis(300));
         std::fs::read_to_string(self.dir.join("stdout.log")).unwrap_or_default()
     }
 
