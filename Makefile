@@ -81,6 +81,8 @@ lint: wasm-target
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
 	$(CARGO) fmt --manifest-path bench/passthrough/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path bench/pipeline/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path bench/duel/Cargo.toml -- --check
+	$(CARGO) clippy --manifest-path bench/duel/Cargo.toml -- -D warnings
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml -- -D warnings
 

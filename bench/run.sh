@@ -10,8 +10,9 @@
 #   EXTRA='name|config.yaml|hot' bench/run.sh      # one more variant in the rows
 #
 # Sections: rows (variants 1–5 of issue 6, interleaved), hot (the one-token
-# variants again, all running at once, in short slices: the hot-path
-# ratios on a machine whose speed drifts), workers (two
+# variants again, each on its own listener of one Envoy, with bench/duel
+# switching the load between them every 100 ms: the hot-path ratios on a
+# machine whose speed drifts; HOT_SECONDS=120 HOT_PHASE_MS=100), workers (two
 # workers: decryptions per distinct token with and without the shared
 # cache), memory (the VM's memory before/after MEMORY_TOKENS distinct
 # tokens), bare (the same pipeline as plain Wasm under Node's WASI, and the
@@ -135,37 +136,40 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 fi
 
-# Hot path, finely interleaved: the Envoys of every variant that sends one
-# token (no filter, pass-through, jwt_authn, jwe_authn hot, EXTRA) run at
-# once on their own ports, each idle while another is measured, and wrk
-# goes round them in HOT_SLICE-second slices, in a random order each
-# round, HOT_ROUNDS times. Each slice is paired with the pass-through slice
-# of its round: the machine's speed drifts over minutes, and then cancels
-# out of the ratios.
-: > "$work/hot"
+# Hot path, finely interleaved: every variant that sends one token (no
+# filter, pass-through, jwt_authn, jwe_authn hot, EXTRA), plus the
+# pass-through a second time as a control, on its own listener of one
+# Envoy with one worker (bench/one_envoy.py), so that all of them share the
+# process, the thread and the moments of a machine whose speed drifts.
+# bench/duel loads them in turn, HOT_PHASE_MS each, in a random order each
+# cycle, HOT_SECONDS in all, and gives each variant's requests/s and CPU
+# per request against the pass-through's of the same cycle (median over
+# cycles, with a 95 % interval); the control shows the method's own error.
+: > "$work/hot.json"
 if part hot; then
-  hot_pids=(); hot_ports=(); hot_names=(); hot_tokens=(); i=0
+  cargo build -q --release --manifest-path bench/duel/Cargo.toml
+  specs=(); hot_names=(); hot_tokens=()
+  add_hot() { specs+=("v${#specs[@]}=$2"); hot_names+=("$1"); hot_tokens+=("$3"); }
+  add_hot passthrough envoy/bench/passthrough.yaml hot
+  add_hot "passthrough (control)" envoy/bench/passthrough.yaml hot
   for v in "${variants[@]}"; do
     IFS='|' read -r name config tokens <<< "$v"
-    [[ $tokens == hot || $tokens == jws ]] || continue
-    [[ "$name" =~ $ONLY ]] || [[ "$name" =~ ^(no-filter|passthrough|jwt_authn) ]] || continue
-    i=$((i + 1)); base=$((20000 + 10 * i))
-    sed -e "s/port_value: 9901\b/port_value: $base/" -e "s/port_value: 10000\b/port_value: $((base + 1))/" \
-        -e "s/port_value: 10001\b/port_value: $((base + 2))/" "$config" > "$work/hot-$i.yaml"
-    start_envoy "$work/hot-$i.yaml" 1 "$base"
-    hot_pids+=("$pid"); hot_ports+=($((base + 1))); hot_names+=("$name"); hot_tokens+=("$tokens")
-    warm $((base + 1)) "$tokens"
+    [[ $tokens == hot || $tokens == jws ]] && [[ $name != passthrough ]] || continue
+    [[ "$name" =~ $ONLY ]] || [[ "$name" =~ ^(no-filter|jwt_authn) ]] || continue
+    add_hot "$name" "$config" "$tokens"
   done
-  for round in $(seq 1 "${HOT_ROUNDS:-30}"); do
-    # A new order each round: nothing keeps one variant in the same phase
-    # of whatever else the machine is doing.
-    for j in $(shuf -e "${!hot_pids[@]}"); do
-      result=$(measure "${hot_pids[$j]}" "${hot_ports[$j]}" "${hot_tokens[$j]}" "${HOT_SLICE:-2}")
-      printf '%s|%s|%s\n' "$round" "${hot_names[$j]}" "$result" >> "$work/hot"
-    done
-    echo "hot: round $round done" >&2
+  .venv/bin/python bench/one_envoy.py "$work/hot.yaml" 9901 "${specs[@]}"
+  start_envoy "$work/hot.yaml" 1
+  targets=()
+  for i in "${!hot_names[@]}"; do
+    targets+=(--target "${hot_names[$i]}=127.0.0.1:$((9911 + i))=$pid=$work/${hot_tokens[$i]}.tokens")
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(head -1 "$work/${hot_tokens[$i]}.tokens")" "localhost:$((9911 + i))/orders")
+    [ "$code" = 200 ] || { echo "bench: hot variant ${hot_names[$i]} answered $code" >&2; exit 1; }
   done
-  for p in "${hot_pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+  bench/duel/target/release/jwe-authn-duel --connections "$CONNECTIONS" --phase-ms "${HOT_PHASE_MS:-100}" \
+    --seconds "${HOT_SECONDS:-120}" --token-file "$work/hot.tokens" "${targets[@]}" > "$work/hot.json"
+  echo "hot: $(grep -c '"name"' "$work/hot.json") variants measured" >&2
+  stop_envoy
 fi
 
 # Row 6: two workers; the pool of distinct tokens sent four times over
@@ -247,11 +251,9 @@ bare, bare_node = read_bare(f"{work}/bare"), read_bare(f"{work}/bare-node")
 def paired(pairs, i):
     """Median over rounds of a result's field i divided by the pass-through's."""
     return statistics.median(a[i] / b[i] for a, b in pairs)
-hot = {}
-for line in open(f"{work}/hot"):
-    rnd, name, vals = line.rstrip("\n").split("|")
-    hot.setdefault(name, {})[rnd] = [float(x) for x in vals.split()]
-json.dump({"median": med, "runs": rows, "hot_slices": hot, "workers": workers, "memory": memory, "bare_wasm_us_envoy_v8": bare, "bare_wasm_us_node": bare_node}, open("bench/results.json", "w"), indent=1)
+hot_text = open(f"{work}/hot.json").read().strip()
+hot = json.loads(hot_text) if hot_text else None
+json.dump({"median": med, "runs": rows, "hot": hot, "workers": workers, "memory": memory, "bare_wasm_us_envoy_v8": bare, "bare_wasm_us_node": bare_node}, open("bench/results.json", "w"), indent=1)
 if med:
     base = {k: med[k][0] for k in ["no-filter", "passthrough", "jwt_authn ES256 (native)"] if k in med}
     print("| variant | req/s | p50 ms | p99 ms | × no filter | × pass-through | × jwt_authn | Envoy CPU µs/req | non-2xx |")
@@ -271,14 +273,15 @@ if "passthrough" in rows and len(order) > 1:
         if n == "passthrough": continue
         pairs = list(zip(rows[n], floor))
         print(f"| {n} | {paired(pairs, 0):.3f} | {paired(pairs, 2):.3f} | {paired(pairs, 4):.3f} | {len(pairs)} |")
-if "passthrough" in hot:
-    floor = hot["passthrough"]
-    print(f"\n| hot path, finely interleaved ({len(floor)} rounds of one slice each) | req/s (median) | p99 ms (median) | Envoy CPU µs/req (median) | req/s ÷ pass-through | p99 ÷ pass-through | CPU/req ÷ pass-through |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for n, slices in hot.items():
-        pairs = [(slices[r], floor[r]) for r in slices if r in floor]
-        m = lambda i: statistics.median(a[i] for a, _ in pairs)
-        print(f"| {n} | {m(0):,.0f} | {m(2):.2f} | {m(4):.1f} | {paired(pairs, 0):.3f} | {paired(pairs, 2):.3f} | {paired(pairs, 4):.3f} |")
+if hot:
+    print(f"\n| hot path, one Envoy, variants alternating every {hot['phase_ms']} ms ({hot['cycles']} cycles) | req/s | Envoy CPU µs/req | p50 ms | p99 ms | req/s ÷ pass-through [95 %] | CPU/req ÷ pass-through [95 %] | p99 ÷ pass-through |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    floor_p99 = hot["targets"][0]["p99_ms"]
+    for t in hot["targets"]:
+        r, c = t["rps_ratio"], t["cpu_ratio"]
+        print(f"| {t['name']} | {t['rps']:,.0f} | {t['cpu_us_per_request']:.1f} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} | {r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}] | {c[0]:.3f} [{c[1]:.3f}, {c[2]:.3f}] | {t['p99_ms'] / floor_p99:.3f} |")
+    if hot["non_2xx"]:
+        print(f"\n(non-2xx responses in the hot section: {hot['non_2xx']})")
 if workers:
     print("\n| two workers, cache | distinct tokens | requests | decryptions (misses) | per token | shared hits | local hits |")
     print("|---|---:|---:|---:|---:|---:|---:|")
