@@ -10,9 +10,18 @@ pub struct Request<'a> {
     pub method: &'a str,
     /// `:path`, with its query string.
     pub path: &'a str,
-    /// Request headers (names in any case); only the configured source
-    /// headers and `cookie` are needed.
+    /// Request headers (names in any case); only those in
+    /// `CompiledConfig::headers_read` are needed.
     pub headers: &'a [(String, String)],
+}
+
+/// A header value as the core reads it: bytes that are not UTF-8 become
+/// U+FFFD rather than making the header absent, so that an odd byte in
+/// `:path` cannot take a request out of a rule (fail closed: the rule's
+/// prefix still matches) and an odd byte in a token makes it invalid, not
+/// missing.
+pub fn header_text(value: Vec<u8>) -> String {
+    String::from_utf8(value).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 impl Request<'_> {
@@ -100,6 +109,14 @@ pub fn find<'r, 'c>(sources: &'c [Source], request: &'r Request<'r>) -> Option<F
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_that_are_not_utf8_do_not_make_a_header_absent() {
+        assert_eq!(header_text(b"/orders".to_vec()), "/orders");
+        let path = header_text(b"/admin\xff/users".to_vec());
+        assert!(path.starts_with("/admin"), "{path}");
+        assert_eq!(header_text(b"Bearer a\x80b".to_vec()), "Bearer a\u{fffd}b");
+    }
 
     #[test]
     fn bearer_scheme_is_case_insensitive() {

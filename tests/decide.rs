@@ -300,6 +300,53 @@ fn allow_missing_and_public_routes() {
 }
 
 #[test]
+fn anonymous_and_public_requests_lose_every_managed_header() {
+    let s = setup(
+        json!({"rules": [
+            {"match": {"prefix": "/public"}, "requires": "any", "allow_missing": true},
+            {"match": {"prefix": "/health"}, "requires": "allow"}
+        ]}),
+        json!({"forward_payload_header": "x-payload", "claim_to_headers": [{"header_name": "x-sub", "claim_name": "sub"}]}),
+    );
+    let mut cache = Cache::new(100, 300);
+    for path in ["/public", "/health"] {
+        // Nothing sent: the host does not read them, so the removal is unconditional.
+        let d = run(&s, &mut cache, "GET", path, &[]);
+        let Decision::Allow(a) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(a.remove, ["x-payload", "x-sub"], "{path}");
+        assert!(a.add().is_empty());
+    }
+}
+
+#[test]
+fn a_path_that_is_not_utf8_stays_under_its_rule() {
+    let s = setup(
+        json!({"rules": [
+            {"match": {"prefix": "/admin"}, "requires": "any", "required_claims": {"role": ["admin"]}}
+        ]}),
+        json!({}),
+    );
+    let mut cache = Cache::new(100, 300);
+    let auth = format!("Bearer {}", token(&s, &claims()));
+    let headers = [("authorization", auth.as_str())];
+    assert_eq!(
+        status(&run(&s, &mut cache, "GET", "/orders", &headers)),
+        200
+    );
+    assert_eq!(
+        status(&run(&s, &mut cache, "GET", "/admin/x", &headers)),
+        403
+    );
+    // The host turns bytes that are not UTF-8 into U+FFFD (`header_text`)
+    // rather than dropping `:path`, which would fall through to the default
+    // rule and skip `/admin`'s required claim.
+    let odd = jwe_authn::extract::header_text(b"/admin\xff/x".to_vec());
+    assert_eq!(status(&run(&s, &mut cache, "GET", &odd, &headers)), 403);
+}
+
+#[test]
 fn a_rule_for_one_provider_refuses_another() {
     let enc = key(KeyType::Oct { bytes: 32 }, "e");
     let a = key(KeyType::P256, "a");

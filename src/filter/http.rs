@@ -4,6 +4,7 @@
 use super::apply;
 use super::root::{Shared, Waiter};
 use crate::decide::Decision;
+use crate::extract::header_text;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MapType};
@@ -25,16 +26,15 @@ impl Context for Http {}
 
 /// The request headers the configuration reads (`headers_read`: usually
 /// just `authorization`), one host call each, rather than copying every
-/// header into the VM. For a repeated header Envoy gives the first. A
-/// header whose value is not UTF-8 is left out (a token is ASCII, so such a
-/// header cannot carry one).
+/// header into the VM. For a repeated header Envoy gives the first. Bytes
+/// that are not UTF-8 become U+FFFD ([`header_text`]).
 fn request_headers(names: &[String]) -> Vec<(String, String)> {
     names
         .iter()
         .filter_map(|name| {
             let value =
                 hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok()??;
-            String::from_utf8(value).ok().map(|v| (name.clone(), v))
+            Some((name.clone(), header_text(value)))
         })
         .collect()
 }
