@@ -23,7 +23,7 @@ def socket(listener_or_endpoint):
 
 def main(out, admin_port, specs):
     admin_port = int(admin_port)
-    variants = [spec.split("=") for spec in specs]
+    variants = [spec.split("=", 2) for spec in specs]
     merged = yaml.safe_load(open(variants[0][1]))
     socket(merged["admin"])["port_value"] = admin_port
     resources = merged["static_resources"]

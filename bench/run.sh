@@ -280,8 +280,8 @@ if hot:
     for t in hot["targets"]:
         r, c = t["rps_ratio"], t["cpu_ratio"]
         print(f"| {t['name']} | {t['rps']:,.0f} | {t['cpu_us_per_request']:.1f} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} | {r[0]:.3f} [{r[1]:.3f}, {r[2]:.3f}] | {c[0]:.3f} [{c[1]:.3f}, {c[2]:.3f}] | {t['p99_ms'] / floor_p99:.3f} |")
-    if hot["non_2xx"]:
-        print(f"\n(non-2xx responses in the hot section: {hot['non_2xx']})")
+    if hot["non_2xx"] or hot.get("reconnects"):
+        print(f"\n(hot section: {hot['non_2xx']} non-2xx responses, {hot.get('reconnects', 0)} reconnections)")
 if workers:
     print("\n| two workers, cache | distinct tokens | requests | decryptions (misses) | per token | shared hits | local hits |")
     print("|---|---:|---:|---:|---:|---:|---:|")

@@ -184,9 +184,12 @@ struct State {
     /// Phases are being recorded (false during the warm-up).
     recording: AtomicBool,
     stop: AtomicBool,
-    /// Completed requests per target in the current phase.
+    /// Completed requests per target, counted only while it is the
+    /// current target; never reset (phases take differences).
     done: Vec<AtomicU64>,
     non_2xx: AtomicU64,
+    /// Connections that failed and were reopened.
+    reconnects: AtomicU64,
     /// Latencies in microseconds, per target (recorded phases only).
     latencies: Vec<Mutex<Vec<u32>>>,
 }
@@ -203,7 +206,19 @@ fn load(state: &State, targets: &[String], requests: &[Vec<u8>]) -> io::Result<(
             break;
         };
         let start = Instant::now();
-        let ok = conn.round_trip(request)?;
+        let ok = match conn.round_trip(request) {
+            Ok(ok) => ok,
+            Err(_) => {
+                // Envoy closed it (or a read timed out): reopen and go on,
+                // rather than lose the run; counted in the output.
+                state.reconnects.fetch_add(1, Ordering::Relaxed);
+                match targets.get(t).map(|a| Conn::open(a)) {
+                    Some(Ok(fresh)) => *conn = fresh,
+                    _ => thread::sleep(Duration::from_millis(10)),
+                }
+                continue;
+            }
+        };
         let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         // Counted for the phase it completes in only if still that phase.
         if state.current.load(Ordering::Relaxed) == t {
@@ -258,6 +273,15 @@ fn median_ci(mut v: Vec<f64>) -> (f64, f64, f64) {
     (mid, v[k], v[(n - 1 - k).min(n - 1)])
 }
 
+/// A JSON number with `places` decimals, or `null` when not finite.
+fn num(v: f64, places: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.places$}")
+    } else {
+        "null".into()
+    }
+}
+
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -284,6 +308,7 @@ fn main() -> io::Result<()> {
         stop: AtomicBool::new(false),
         done: (0..n).map(|_| AtomicU64::new(0)).collect(),
         non_2xx: AtomicU64::new(0),
+        reconnects: AtomicU64::new(0),
         latencies: (0..n).map(|_| Mutex::new(Vec::new())).collect(),
     });
     let addrs: Vec<String> = args.targets.iter().map(|t| t.addr.clone()).collect();
@@ -319,16 +344,22 @@ fn main() -> io::Result<()> {
         let mut cycle = vec![(0.0, 0.0); n];
         for &t in &order {
             state.current.store(t, Ordering::Relaxed);
+            // The request count is read just inside the CPU readings, so
+            // both cover the same window (give or take one /proc scan).
             let cpu0 = cpu_ns(args.targets[t].pid);
+            let done0 = state.done[t].load(Ordering::Relaxed);
             let t0 = Instant::now();
-            state.done[t].store(0, Ordering::Relaxed);
             thread::sleep(args.phase);
-            let requests = state.done[t].load(Ordering::Relaxed) as f64;
+            let requests = state.done[t].load(Ordering::Relaxed).saturating_sub(done0) as f64;
             let seconds = t0.elapsed().as_secs_f64();
             let cpu = cpu_ns(args.targets[t].pid).saturating_sub(cpu0) as f64;
             cycle[t] = (requests / seconds, cpu / requests.max(1.0));
         }
-        cycles.push(cycle);
+        // A cycle whose reference phase saw no request or no CPU time
+        // (a stall, an unreadable /proc) has no ratio: left out.
+        if cycle[0].0 > 0.0 && cycle[0].1 > 0.0 {
+            cycles.push(cycle);
+        }
     }
     state.stop.store(true, Ordering::Relaxed);
     for w in workers {
@@ -340,11 +371,12 @@ fn main() -> io::Result<()> {
 
     let mut out = String::from("{\n");
     out += &format!(
-        " \"phase_ms\": {}, \"cycles\": {}, \"connections\": {}, \"non_2xx\": {},\n \"targets\": [\n",
+        " \"phase_ms\": {}, \"cycles\": {}, \"connections\": {}, \"non_2xx\": {}, \"reconnects\": {},\n \"targets\": [\n",
         args.phase.as_millis(),
         cycles.len(),
         args.connections,
-        state.non_2xx.load(Ordering::Relaxed)
+        state.non_2xx.load(Ordering::Relaxed),
+        state.reconnects.load(Ordering::Relaxed)
     );
     for (i, target) in args.targets.iter().enumerate() {
         let rps = median_ci(cycles.iter().map(|c| c[i].0).collect());
@@ -356,21 +388,19 @@ fn main() -> io::Result<()> {
             .map(|v| v.clone())
             .unwrap_or_default();
         lat.sort_unstable();
+        let triple = |(m, lo, hi): (f64, f64, f64)| {
+            format!("[{}, {}, {}]", num(m, 4), num(lo, 4), num(hi, 4))
+        };
         out += &format!(
-            "  {{\"name\": \"{}\", \"rps\": {:.0}, \"cpu_us_per_request\": {:.2}, \"p50_ms\": {:.3}, \"p99_ms\": {:.3}, \"requests\": {}, \
-\"rps_ratio\": [{:.4}, {:.4}, {:.4}], \"cpu_ratio\": [{:.4}, {:.4}, {:.4}]}}{}\n",
-            target.name,
-            rps.0,
-            cpu.0,
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.99),
+            "  {{\"name\": \"{}\", \"rps\": {}, \"cpu_us_per_request\": {}, \"p50_ms\": {}, \"p99_ms\": {}, \"requests\": {}, \"rps_ratio\": {}, \"cpu_ratio\": {}}}{}\n",
+            target.name.replace(['"', '\\'], "_"),
+            num(rps.0, 0),
+            num(cpu.0, 2),
+            num(percentile(&lat, 0.5), 3),
+            num(percentile(&lat, 0.99), 3),
             lat.len(),
-            rps_ratio.0,
-            rps_ratio.1,
-            rps_ratio.2,
-            cpu_ratio.0,
-            cpu_ratio.1,
-            cpu_ratio.2,
+            triple(rps_ratio),
+            triple(cpu_ratio),
             if i + 1 < n { "," } else { "" }
         );
     }
