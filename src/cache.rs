@@ -207,11 +207,6 @@ mod tests {
             },
             provider: 0,
             headers: vec![],
-            identity: crate::forward::Identity {
-                provider: "p".into(),
-                iss: None,
-                sub: Some(sub.into()),
-            },
         })
     }
 

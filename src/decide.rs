@@ -60,11 +60,11 @@ impl Allow<'_> {
 
     /// The identity to write to filter state, if configured and a token
     /// was verified.
-    pub fn identity(&self) -> Option<&Identity> {
+    pub fn identity(&self) -> Option<Identity<'_>> {
         self.verified
             .as_deref()
             .filter(|_| self.record_identity)
-            .map(|v| &v.identity)
+            .map(Verified::identity)
     }
 }
 

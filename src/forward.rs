@@ -1,7 +1,7 @@
 //! Step 6: what an accepted request carries upstream: the headers a provider
-//! is configured to set (inner JWT, payload, claims) and the identity for
-//! filter state, computed once per token and cached with it, so that a
-//! cache hit copies nothing.
+//! is configured to set (inner JWT, payload, claims), computed once per
+//! token and cached with it, so that a cache hit copies nothing; and the
+//! identity for filter state, borrowed from the token when asked for.
 
 use crate::config::Provider;
 use crate::jose::b64;
@@ -11,14 +11,15 @@ use serde_json::Value;
 /// Longest header value copied from a claim.
 const MAX_CLAIM_HEADER_BYTES: usize = 8192;
 
-/// Who a request was authenticated as: for filter state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
+/// Who a request was authenticated as: for filter state. Borrowed from the
+/// verified token, so it costs nothing unless asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity<'a> {
     /// The provider's configuration name.
-    pub provider: String,
+    pub provider: &'a str,
     /// The `iss` and `sub` claims, when they are strings.
-    pub iss: Option<String>,
-    pub sub: Option<String>,
+    pub iss: Option<&'a str>,
+    pub sub: Option<&'a str>,
 }
 
 /// An accepted token with what it forwards.
@@ -30,31 +31,26 @@ pub struct Verified {
     pub provider: usize,
     /// Headers to set on the upstream request.
     pub headers: Vec<(String, String)>,
-    /// The identity, for filter state.
-    pub identity: Identity,
 }
 
 impl Verified {
     /// Complete `accepted`, issued by `provider` (at `index` in the
-    /// configuration), with its headers and identity.
+    /// configuration), with its headers.
     pub fn new(index: usize, provider: &Provider, accepted: Accepted) -> Self {
-        let text = |name: &str| {
-            accepted
-                .claims
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let identity = Identity {
-            provider: accepted.provider.clone(),
-            iss: text("iss"),
-            sub: text("sub"),
-        };
         Verified {
             headers: headers(provider, &accepted),
             provider: index,
-            identity,
             accepted,
+        }
+    }
+
+    /// The identity, for filter state.
+    pub fn identity(&self) -> Identity<'_> {
+        let text = |name: &str| self.accepted.claims.get(name).and_then(Value::as_str);
+        Identity {
+            provider: &self.accepted.provider,
+            iss: text("iss"),
+            sub: text("sub"),
         }
     }
 }

@@ -413,11 +413,6 @@ impl CompiledConfig {
         self.issuers.get(iss).and_then(|&i| self.providers.get(i))
     }
 
-    /// The provider with configuration name `name`.
-    pub fn provider_named(&self, name: &str) -> Option<&Provider> {
-        self.providers.iter().find(|p| p.name == name)
-    }
-
     /// The provider with this configuration name, with its index.
     pub fn provider_with_index(&self, name: &str) -> Option<(usize, &Provider)> {
         self.providers

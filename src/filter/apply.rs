@@ -28,9 +28,9 @@ pub fn allow(shared: &Shared, allow: &Allow) {
         set_header(name, Some(value));
     }
     if let Some(id) = allow.identity() {
-        set_state("jwe_authn.provider", Some(&id.provider));
-        set_state("jwe_authn.iss", id.iss.as_deref());
-        set_state("jwe_authn.sub", id.sub.as_deref());
+        set_state("jwe_authn.provider", Some(id.provider));
+        set_state("jwe_authn.iss", id.iss);
+        set_state("jwe_authn.sub", id.sub);
     }
     shared.stats.cache(allow.cache);
     shared.stats.allowed();
