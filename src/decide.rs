@@ -8,15 +8,17 @@
 //! provider and `required_claims`.
 
 use crate::cache::Cache;
-use crate::config::request::{CompiledRule, PathMatch, Requirement};
+use crate::config::request::{CompiledRule, PathMatch, Requirement, Source};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
-use crate::extract::{self, Request};
+use crate::extract::{self, Found, Request};
 use crate::forward::{claim, Verified};
 use crate::keystore::KeyStore;
+use crate::path;
 use crate::pipeline;
 use crate::verify::NO_KEY_FITS;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::rc::Rc;
 
 pub use crate::forward::Identity;
@@ -39,9 +41,12 @@ pub enum CacheUse {
 /// identity: a cache hit allocates at most the removal list.
 #[derive(Debug, Clone)]
 pub struct Allow<'c> {
-    /// Headers to remove first (the managed headers the request carries,
-    /// the token's header unless `forward`).
-    pub remove: Vec<&'c str>,
+    /// Headers to remove first (the managed headers the request carries
+    /// and their `_` spellings, the token's header unless `forward`).
+    pub remove: Vec<Cow<'c, str>>,
+    /// Headers to replace: `:path` and `cookie` without the token, when it
+    /// came from a parameter or cookie (unless `forward`).
+    pub rewrite: Vec<(&'static str, String)>,
     /// The verified token, when one was verified.
     pub verified: Option<Rc<Verified>>,
     /// Whether the identity goes to filter state
@@ -73,8 +78,8 @@ impl Allow<'_> {
 pub struct Deny {
     /// 401 or 403.
     pub status: u16,
-    /// The `WWW-Authenticate` value.
-    pub www_authenticate: String,
+    /// The `WWW-Authenticate` value (none for a 400).
+    pub www_authenticate: Option<String>,
     /// A small JSON body.
     pub body: String,
     /// The precise reason: logs and stats only.
@@ -117,21 +122,26 @@ fn deny<'c>(
 ) -> Decision<'c> {
     let (www_authenticate, body) = match reason.bearer_error() {
         None => (
-            format!("Bearer realm=\"{}\"", config.realm),
+            Some(format!("Bearer realm=\"{}\"", config.realm)),
             r#"{"error":"unauthorized","error_description":"a bearer token is required"}"#,
         ),
+        // Not a credentials problem: no challenge.
+        Some("invalid_request") => (
+            None,
+            r#"{"error":"invalid_request","error_description":"the request path is not in normal form"}"#,
+        ),
         Some("insufficient_scope") => (
-            format!(
+            Some(format!(
                 "Bearer realm=\"{}\", error=\"insufficient_scope\", error_description=\"the token does not grant access to this resource\"",
                 config.realm
-            ),
+            )),
             r#"{"error":"insufficient_scope","error_description":"the token does not grant access to this resource"}"#,
         ),
         Some(_) => (
-            format!(
+            Some(format!(
                 "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"the access token is invalid\"",
                 config.realm
-            ),
+            )),
             r#"{"error":"invalid_token","error_description":"the access token is invalid"}"#,
         ),
     };
@@ -185,17 +195,93 @@ pub fn keys_unavailable(config: &CompiledConfig) -> Decision<'_> {
     deny(config, Reason::KeysUnavailable, None, None, CacheUse::Miss)
 }
 
-/// The managed headers a forwarded request must lose: those this decision
-/// does not set. A header it sets replaces every copy the client sent, so
-/// only the others need a removal (one host call each, present or not: the
-/// host reads only [`CompiledConfig::headers_read`], so presence is unknown).
-fn unset_managed<'c>(config: &'c CompiledConfig, set: &[(String, String)]) -> Vec<&'c str> {
-    config
-        .managed_headers
+fn push_unique<'c>(list: &mut Vec<Cow<'c, str>>, name: Cow<'c, str>) {
+    if !list.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+        list.push(name);
+    }
+}
+
+/// The request headers a forwarded request must lose: every managed header
+/// the client sent that this decision does not set (a header it sets
+/// replaces every copy the client sent), and every spelling of a managed or
+/// source header with `_` for `-` (CGI and WSGI upstreams read those as the
+/// same variable). Only headers present cost a host call.
+fn strip_spoofed<'c>(
+    config: &'c CompiledConfig,
+    request: &Request<'_>,
+    set: &[(String, String)],
+) -> Vec<Cow<'c, str>> {
+    let mut remove = Vec::new();
+    for (name, _) in request.headers {
+        let managed = config
+            .managed_headers
+            .iter()
+            .find(|m| extract::same_name_for_cgi(name, m));
+        let source = config.sources.iter().find_map(|s| match s {
+            Source::Header { name: n, .. } if extract::same_name_for_cgi(name, n) => Some(n),
+            _ => None,
+        });
+        match (managed, source) {
+            // The managed header itself: removed unless this decision sets it.
+            (Some(m), _) if m.eq_ignore_ascii_case(name) => {
+                if !set.iter().any(|(s, _)| s == m) {
+                    push_unique(&mut remove, Cow::Borrowed(m.as_str()));
+                }
+            }
+            // A source header itself, or an unrelated header: left alone here.
+            (None, Some(n)) if n.eq_ignore_ascii_case(name) => {}
+            (None, None) => {}
+            // Another spelling of either: always removed.
+            _ => push_unique(&mut remove, Cow::Owned(name.to_ascii_lowercase())),
+        }
+    }
+    remove
+}
+
+/// Take the token out of the request (unless `forward`): the headers that
+/// carried it are added to `remove`; the result rewrites `:path` without its
+/// token parameter and `cookie` without its token cookie (or removes
+/// `cookie` when nothing is left).
+fn take_token<'c>(
+    config: &'c CompiledConfig,
+    request: &Request<'_>,
+    found: &Found<'_>,
+    remove: &mut Vec<Cow<'c, str>>,
+) -> Vec<(&'static str, String)> {
+    let (mut params, mut cookies) = (Vec::new(), Vec::new());
+    let carried = config
+        .sources
         .iter()
-        .map(String::as_str)
-        .filter(|h| !set.iter().any(|(name, _)| name == h))
-        .collect()
+        .enumerate()
+        .filter(|(i, _)| found.sources >> i & 1 == 1);
+    for (_, source) in carried {
+        match source {
+            Source::Header { name, .. } => push_unique(remove, Cow::Borrowed(name.as_str())),
+            Source::Param(name) => params.push(name.as_str()),
+            Source::Cookie(name) => cookies.push(name.as_str()),
+        }
+    }
+    let mut rewrite = Vec::new();
+    if !params.is_empty() {
+        rewrite.push((":path", extract::path_without_params(request.path, &params)));
+    }
+    if !cookies.is_empty() {
+        match extract::cookies_without(request, &cookies) {
+            Some(rest) => rewrite.push(("cookie", rest)),
+            None => push_unique(remove, Cow::Borrowed("cookie")),
+        }
+    }
+    rewrite
+}
+
+fn anonymous<'c>(config: &'c CompiledConfig, request: &Request<'_>) -> Decision<'c> {
+    Decision::Allow(Allow {
+        remove: strip_spoofed(config, request, &[]),
+        rewrite: Vec::new(),
+        verified: None,
+        record_identity: false,
+        cache: CacheUse::None,
+    })
 }
 
 /// Decide what to do with `request` at `now` (seconds since the epoch),
@@ -208,6 +294,13 @@ pub fn decide<'c>(
     cache: &mut Cache,
     keys: &mut KeyStore,
 ) -> Decision<'c> {
+    // Rules compare text: the path must already be the one the upstream
+    // will see. Without rules the path decides nothing.
+    if !config.rules.is_empty() {
+        if let Err(detail) = path::check(request.path, config.path_parameters) {
+            return deny(config, Reason::Path(detail), None, None, CacheUse::None);
+        }
+    }
     let default_rule = DEFAULT_RULE;
     let rule = config
         .rules
@@ -215,23 +308,13 @@ pub fn decide<'c>(
         .find(|r| r.matches(request.method, request.path))
         .unwrap_or(&default_rule);
     if rule.requires == Requirement::Allow {
-        return Decision::Allow(Allow {
-            remove: unset_managed(config, &[]),
-            verified: None,
-            record_identity: false,
-            cache: CacheUse::None,
-        });
+        return anonymous(config, request);
     }
-    let Some(found) = extract::find(&config.sources, request) else {
-        if rule.allow_missing {
-            return Decision::Allow(Allow {
-                remove: unset_managed(config, &[]),
-                verified: None,
-                record_identity: false,
-                cache: CacheUse::None,
-            });
-        }
-        return deny(config, Reason::Missing, None, None, CacheUse::None);
+    let found = match extract::find(&config.sources, request) {
+        Ok(Some(found)) => found,
+        Ok(None) if rule.allow_missing => return anonymous(config, request),
+        Ok(None) => return deny(config, Reason::Missing, None, None, CacheUse::None),
+        Err(reason) => return deny(config, reason, None, None, CacheUse::None),
     };
 
     let (verified, cache_use) = match cache.get(found.token, now) {
@@ -304,13 +387,16 @@ pub fn decide<'c>(
     {
         return deny(config, Reason::Forbidden, None, None, cache_use);
     }
-    let mut remove = unset_managed(config, &verified.headers);
     let forward_token = provider.is_some_and(|p| p.forward);
-    if let (false, Some(header)) = (forward_token, found.header) {
-        remove.push(header);
-    }
+    let mut remove = strip_spoofed(config, request, &verified.headers);
+    let rewrite = if forward_token {
+        Vec::new()
+    } else {
+        take_token(config, request, &found, &mut remove)
+    };
     Decision::Allow(Allow {
         remove,
+        rewrite,
         verified: Some(verified),
         record_identity: config.identity_in_filter_state,
         cache: cache_use,

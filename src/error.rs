@@ -43,6 +43,14 @@ pub enum Reason {
     Revoked,
     /// The issuer's remote keys could not be had in time.
     KeysUnavailable,
+    /// The request path is not in normal form (400, before any rule is
+    /// chosen: see [`crate::path`]).
+    Path(&'static str),
+    /// Credentials that are not exactly one token: a source header sent
+    /// twice, a token in two sources, a value that uses the configured
+    /// scheme but is not `<scheme> <token>`, or several comma-joined
+    /// credentials. An invalid token, never a missing one.
+    Ambiguous(&'static str),
 }
 
 impl Reason {
@@ -61,6 +69,8 @@ impl Reason {
             Reason::Claims(_) | Reason::Forbidden => "claims",
             Reason::Revoked => "revoked",
             Reason::KeysUnavailable => "jwks_unavailable",
+            Reason::Path(_) => "path",
+            Reason::Ambiguous(_) => "ambiguous",
         }
     }
 
@@ -73,7 +83,9 @@ impl Reason {
             | Reason::Refused(d)
             | Reason::Decrypt(d)
             | Reason::Signature(d)
-            | Reason::Claims(d) => d,
+            | Reason::Claims(d)
+            | Reason::Path(d)
+            | Reason::Ambiguous(d) => d,
             Reason::Expired => "token expired",
             Reason::NotYetValid => "token not yet valid",
             Reason::Issuer => "issuer unknown",
@@ -85,10 +97,12 @@ impl Reason {
     }
 
     /// The HTTP status the client receives: 401 for every token failure, 403
-    /// for a valid token without the route's required claims.
+    /// for a valid token without the route's required claims, 400 for a
+    /// path that is not in normal form.
     pub fn status(self) -> u16 {
         match self {
             Reason::Forbidden => 403,
+            Reason::Path(_) => 400,
             _ => 401,
         }
     }
@@ -99,6 +113,7 @@ impl Reason {
     pub fn bearer_error(self) -> Option<&'static str> {
         match self {
             Reason::Missing => None,
+            Reason::Path(_) => Some("invalid_request"),
             Reason::Forbidden => Some("insufficient_scope"),
             _ => Some("invalid_token"),
         }
@@ -118,6 +133,8 @@ impl Reason {
         "too_large",
         "revoked",
         "jwks_unavailable",
+        "path",
+        "ambiguous",
     ];
 }
 

@@ -1,7 +1,16 @@
 //! Step 1: find the token in the request, in the configured order: headers
 //! (with their prefix, e.g. `Bearer `), query parameters, cookies.
+//!
+//! A request must carry its credentials exactly once: a source header sent
+//! twice, a parameter or cookie repeated, different tokens in two sources, a
+//! value that uses the configured scheme but is not exactly `<scheme> <token>`,
+//! or several comma-joined credentials (as Envoy joins a repeated
+//! `authorization`) are an invalid token ([`Reason::Ambiguous`]), never a
+//! missing one — so an `allow_missing` route cannot pass an unvalidated
+//! credential upstream.
 
 use crate::config::request::Source;
+use crate::error::Reason;
 
 /// The parts of a request the core looks at, as the host read them.
 #[derive(Debug, Clone, Copy)]
@@ -10,100 +19,268 @@ pub struct Request<'a> {
     pub method: &'a str,
     /// `:path`, with its query string.
     pub path: &'a str,
-    /// Request headers (names in any case); only those in
-    /// `CompiledConfig::headers_read` are needed.
+    /// Request headers (names in any case), one entry per copy: those the
+    /// configuration wants ([`crate::config::CompiledConfig::wants_header`]:
+    /// the sources, `cookie`, the pseudo-headers rules read, and any managed
+    /// header or a spelling of one with `_` for `-`).
     pub headers: &'a [(String, String)],
 }
 
 /// A header value as the core reads it: bytes that are not UTF-8 become
 /// U+FFFD rather than making the header absent, so that an odd byte in
-/// `:path` cannot take a request out of a rule (fail closed: the rule's
-/// prefix still matches) and an odd byte in a token makes it invalid, not
-/// missing.
+/// `:path` cannot take a request out of a rule (fail closed: the path check
+/// refuses it) and an odd byte in a token makes it invalid, not missing.
 pub fn header_text(value: Vec<u8>) -> String {
     String::from_utf8(value).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-impl Request<'_> {
+/// Most header pairs read from the host's serialized map (Envoy's own limit
+/// is 100 by default).
+pub const MAX_HEADER_PAIRS: usize = 1024;
+
+/// The pairs of a header map serialized as the proxy-wasm ABI does (a
+/// little-endian pair count, then each pair's name and value lengths, then
+/// each name and value followed by a NUL), borrowed. `None` when the bytes
+/// are not such a map or hold more than [`MAX_HEADER_PAIRS`] pairs.
+pub fn serialized_pairs(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let word = |at: usize| -> Option<usize> {
+        let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        usize::try_from(u32::from_le_bytes(b)).ok()
+    };
+    let count = word(0)?;
+    if count > MAX_HEADER_PAIRS {
+        return None;
+    }
+    let mut pairs = Vec::with_capacity(count);
+    let mut at = count.checked_mul(8)?.checked_add(4)?;
+    for n in 0..count {
+        let sizes = n.checked_mul(8)?.checked_add(4)?;
+        let (name_len, value_len) = (word(sizes)?, word(sizes.checked_add(4)?)?);
+        let name = bytes.get(at..at.checked_add(name_len)?)?;
+        at = at.checked_add(name_len)?.checked_add(1)?;
+        let value = bytes.get(at..at.checked_add(value_len)?)?;
+        at = at.checked_add(value_len)?.checked_add(1)?;
+        pairs.push((name, value));
+    }
+    Some(pairs)
+}
+
+/// True when `name` is `managed` spelled with `_` for any `-` (or `-` for
+/// `_`), in any case: CGI and WSGI upstreams read both as the same
+/// `HTTP_X_…` variable.
+pub fn same_name_for_cgi(name: &str, managed: &str) -> bool {
+    let fold = |b: u8| match b {
+        b'_' => b'-',
+        b => b.to_ascii_lowercase(),
+    };
+    name.len() == managed.len()
+        && name
+            .bytes()
+            .zip(managed.bytes())
+            .all(|(a, b)| fold(a) == fold(b))
+}
+
+impl<'a> Request<'a> {
     /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.values(name).next()
+    }
+
+    /// Every value of header `name` (case-insensitive), in order.
+    pub fn values<'n>(&self, name: &'n str) -> impl Iterator<Item = &'a str> + 'n
+    where
+        'a: 'n,
+    {
         self.headers
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 }
 
 /// A token and where it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found<'r, 'c> {
+pub struct Found<'r> {
     /// The token text (borrowed from the request).
     pub token: &'r str,
-    /// The header it came from (to remove unless `forward`), if any: the
-    /// configuration's name for it.
-    pub header: Option<&'c str>,
+    /// The configured sources that carried it (bit `i` for `sources[i]`),
+    /// to remove unless `forward`.
+    pub sources: u64,
 }
 
-/// Strip a configured prefix such as `Bearer ` from a header value. The
-/// scheme is compared case-insensitively (RFC 7235 §2.1); an empty token is
-/// treated as absent.
-pub fn strip_prefix<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = value.get(..prefix.len())?;
-    if !head.eq_ignore_ascii_case(prefix) {
-        return None;
+/// Most token sources a configuration may have (one bit each in
+/// [`Found::sources`]).
+pub const MAX_SOURCES: usize = 64;
+
+/// A JWE's characters (RFC 6750 `b64token`, which covers base64url and the
+/// dots between segments).
+fn is_token(text: &str) -> bool {
+    let body = text.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+/// True when `part` (one comma-separated credential) begins with `prefix`:
+/// for a scheme such as `Bearer ` (ending in a space), the scheme word then
+/// the end or white space; otherwise the prefix itself. Case-insensitive
+/// (RFC 7235 §2.1).
+fn uses_prefix(part: &str, prefix: &str) -> bool {
+    let part = part.trim_start_matches([' ', '\t']);
+    let scheme = prefix.trim_end_matches(' ');
+    let Some(head) = part.get(..scheme.len()) else {
+        return false;
+    };
+    if !head.eq_ignore_ascii_case(scheme) {
+        return false;
     }
-    let token = value.get(prefix.len()..)?.trim_matches(' ');
-    (!token.is_empty()).then_some(token)
+    scheme.len() == prefix.len()
+        || part
+            .as_bytes()
+            .get(scheme.len())
+            .is_none_or(|b| matches!(b, b' ' | b'\t'))
 }
 
-fn query_param<'a>(path: &'a str, name: &str) -> Option<&'a str> {
+/// The token in one header value: `Ok(None)` when the value does not use
+/// the configured prefix (another scheme: not ours), the token when it is
+/// exactly `<prefix><token>`, and an error when it uses the prefix in any
+/// other way.
+pub fn credential<'v>(value: &'v str, prefix: Option<&str>) -> Result<Option<&'v str>, Reason> {
+    let Some(prefix) = prefix else {
+        let token = value.trim_matches([' ', '\t']);
+        return match token {
+            "" => Ok(None),
+            t if is_token(t) => Ok(Some(t)),
+            _ => Err(Reason::Ambiguous("source header is not exactly one token")),
+        };
+    };
+    if !value.split(',').any(|part| uses_prefix(part, prefix)) {
+        return Ok(None);
+    }
+    if value.contains(',') {
+        return Err(Reason::Ambiguous("several comma-joined credentials"));
+    }
+    let token = value
+        .get(..prefix.len())
+        .filter(|head| head.eq_ignore_ascii_case(prefix))
+        .and_then(|_| value.get(prefix.len()..))
+        .filter(|t| is_token(t))
+        .ok_or(Reason::Ambiguous("not exactly `<scheme> <token>`"))?;
+    Ok(Some(token))
+}
+
+/// The one non-empty value named `name` among `pairs` (`k=v`, split by
+/// `separator`, trimmed); a repeated name is an error.
+fn single<'v>(
+    pairs: impl Iterator<Item = &'v str>,
+    name: &str,
+    what: &'static str,
+) -> Result<Option<&'v str>, Reason> {
+    let mut found = None;
+    for pair in pairs {
+        let Some((k, v)) = pair.trim_matches([' ', '\t']).split_once('=') else {
+            continue;
+        };
+        if k != name {
+            continue;
+        }
+        if found.is_some() {
+            return Err(Reason::Ambiguous(what));
+        }
+        found = Some(v);
+    }
+    match found {
+        None | Some("") => Ok(None),
+        Some(v) if is_token(v) => Ok(Some(v)),
+        Some(_) => Err(Reason::Ambiguous("query or cookie value is not one token")),
+    }
+}
+
+/// The query string of `path` (without a fragment), if any.
+pub fn query(path: &str) -> Option<&str> {
     let query = path.split_once('?')?.1;
-    let query = query.split('#').next().unwrap_or_default();
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
+    Some(query.split_once('#').map_or(query, |(q, _)| q))
 }
 
-fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
-        .filter(|v| !v.is_empty())
-}
-
-/// The first token found in `sources`.
-pub fn find<'r, 'c>(sources: &'c [Source], request: &'r Request<'r>) -> Option<Found<'r, 'c>> {
-    sources.iter().find_map(|source| match source {
+fn from_source<'r>(source: &Source, request: &Request<'r>) -> Result<Option<&'r str>, Reason> {
+    match source {
         Source::Header { name, prefix } => {
-            let value = request.header(name)?;
-            let token = match prefix {
-                Some(p) => strip_prefix(value, p)?,
-                None => Some(value.trim()).filter(|v| !v.is_empty())?,
+            let mut values = request.values(name);
+            let Some(value) = values.next() else {
+                return Ok(None);
             };
-            Some(Found {
-                token,
-                header: Some(name.as_str()),
-            })
+            if values.next().is_some() {
+                return Err(Reason::Ambiguous("source header sent more than once"));
+            }
+            credential(value, prefix.as_deref())
         }
-        Source::Param(name) => query_param(request.path, name).map(|token| Found {
-            token,
-            header: None,
-        }),
+        Source::Param(name) => match query(request.path) {
+            Some(q) => single(q.split('&'), name, "query parameter repeated"),
+            None => Ok(None),
+        },
         Source::Cookie(name) => {
-            request
-                .header("cookie")
-                .and_then(|c| cookie(c, name))
-                .map(|token| Found {
-                    token,
-                    header: None,
-                })
+            let cookies = request.values("cookie").flat_map(|c| c.split(';'));
+            Ok(single(cookies, name, "cookie repeated")?.map(|t| t.trim_matches('"')))
         }
-    })
+    }
+}
+
+/// The token in `sources`: `Ok(None)` when there is none, an error when
+/// the credentials are ambiguous (see the module documentation). The same
+/// token in two sources is one token, found in both.
+pub fn find<'r>(sources: &[Source], request: &Request<'r>) -> Result<Option<Found<'r>>, Reason> {
+    let mut found: Option<Found<'r>> = None;
+    for (i, source) in sources.iter().enumerate().take(MAX_SOURCES) {
+        let Some(token) = from_source(source, request)? else {
+            continue;
+        };
+        let bit = 1u64 << i;
+        match &mut found {
+            None => {
+                found = Some(Found {
+                    token,
+                    sources: bit,
+                })
+            }
+            Some(f) if f.token == token => f.sources |= bit,
+            Some(_) => return Err(Reason::Ambiguous("different tokens in two sources")),
+        }
+    }
+    Ok(found)
+}
+
+/// `path` without the query parameters named in `names` (the token must not
+/// travel on upstream, nor into access logs, unless `forward`).
+pub fn path_without_params(path: &str, names: &[&str]) -> String {
+    let Some((base, rest)) = path.split_once('?') else {
+        return path.to_string();
+    };
+    let kept: Vec<&str> = rest
+        .split('&')
+        .filter(|pair| !names.iter().any(|n| pair.split('=').next() == Some(n)))
+        .collect();
+    if kept.is_empty() || kept == [""] {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+/// The `cookie` header without the cookies named in `names`; `None` when
+/// none is left.
+pub fn cookies_without(request: &Request<'_>, names: &[&str]) -> Option<String> {
+    let kept: Vec<&str> = request
+        .values("cookie")
+        .flat_map(|c| c.split(';'))
+        .map(|c| c.trim_matches([' ', '\t']))
+        .filter(|c| !c.is_empty())
+        .filter(|c| !names.iter().any(|n| c.split('=').next() == Some(n)))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
 }
 
 #[cfg(test)]
@@ -119,59 +296,178 @@ mod tests {
     }
 
     #[test]
-    fn bearer_scheme_is_case_insensitive() {
-        assert_eq!(strip_prefix("Bearer abc", "Bearer "), Some("abc"));
-        assert_eq!(strip_prefix("bearer abc", "Bearer "), Some("abc"));
-        assert_eq!(strip_prefix("BEARER  abc ", "Bearer "), Some("abc"));
-        assert_eq!(strip_prefix("Basic abc", "Bearer "), None);
-        assert_eq!(strip_prefix("Bearer ", "Bearer "), None);
-        assert_eq!(strip_prefix("Bear", "Bearer "), None);
+    fn the_scheme_is_exact_but_case_insensitive() {
+        let bearer = Some("Bearer ");
+        assert_eq!(credential("Bearer abc", bearer), Ok(Some("abc")));
+        assert_eq!(credential("bearer a.b-c_d", bearer), Ok(Some("a.b-c_d")));
+        assert_eq!(credential("BEARER abc==", bearer), Ok(Some("abc==")));
+        // Not our scheme: no token (a `Basic` route may still be public).
+        assert_eq!(credential("Basic abc", bearer), Ok(None));
+        assert_eq!(credential("Bearerabc", bearer), Ok(None));
+        assert_eq!(credential("Bear", bearer), Ok(None));
+        assert_eq!(credential("Basic a, Digest b", bearer), Ok(None));
+        // Our scheme, used in any other way: invalid, never missing.
+        for v in [
+            "Bearer",
+            "Bearer ",
+            "Bearer\tjunk",
+            "Bearer  abc",
+            "Bearer abc ",
+            "Bearer a b",
+            "Bearer a,Bearer b",
+            "Basic x,Bearer y",
+            "Basic x, bearer y",
+            "Bearer abc,",
+            "Bearer a\u{fffd}b",
+            "Bearer a%2Eb",
+        ] {
+            assert!(
+                matches!(credential(v, bearer), Err(Reason::Ambiguous(_))),
+                "{v:?}"
+            );
+        }
         // A multi-byte character straddling the prefix boundary is no panic.
-        assert_eq!(strip_prefix("Beare\u{e9}abc", "Bearer "), None);
+        assert!(credential("Beare\u{e9}abc", bearer).is_ok());
+        // A header without a prefix holds exactly one token.
+        assert_eq!(credential(" abc ", None), Ok(Some("abc")));
+        assert_eq!(credential("", None), Ok(None));
+        assert!(credential("a,b", None).is_err());
+        assert!(credential("a b", None).is_err());
     }
 
-    #[test]
-    fn sources_are_tried_in_order() {
-        let sources = vec![
+    fn request<'a>(path: &'a str, headers: &'a [(String, String)]) -> Request<'a> {
+        Request {
+            method: "GET",
+            path,
+            headers,
+        }
+    }
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn sources() -> Vec<Source> {
+        vec![
             Source::Header {
                 name: "authorization".into(),
                 prefix: Some("Bearer ".into()),
             },
+            Source::Header {
+                name: "x-access-token".into(),
+                prefix: None,
+            },
             Source::Param("access_token".into()),
             Source::Cookie("session".into()),
-        ];
-        let headers = vec![(
-            "Cookie".to_string(),
-            "a=1; session=cookie-token".to_string(),
-        )];
-        let r = Request {
-            method: "GET",
-            path: "/x?y=1&access_token=param-token#f",
-            headers: &headers,
+        ]
+    }
+
+    #[test]
+    fn sources_are_tried_in_order() {
+        let sources = sources();
+        let token = |path, headers: &[(&str, &str)]| {
+            let headers = h(headers);
+            find(&sources, &request(path, &headers))
+                .map(|f| f.map(|f| (f.token.to_string(), f.sources)))
         };
-        assert_eq!(find(&sources, &r).map(|f| f.token), Some("param-token"));
-        let r = Request { path: "/x", ..r };
-        assert_eq!(find(&sources, &r).map(|f| f.token), Some("cookie-token"));
-        let headers = vec![(
-            "AUTHORIZATION".to_string(),
-            "bearer header-token".to_string(),
-        )];
-        let r = Request {
-            headers: &headers,
-            ..r
-        };
+        let cookie = [("Cookie", "a=1; session=cookie-token")];
         assert_eq!(
-            find(&sources, &r),
-            Some(Found {
-                token: "header-token",
-                header: Some("authorization")
-            })
+            token("/x?y=1&access_token=param-token#f", &cookie),
+            Err(Reason::Ambiguous("different tokens in two sources"))
         );
-        let none: Vec<(String, String)> = vec![("authorization".into(), "Basic x".into())];
-        let r = Request {
-            headers: &none,
-            ..r
+        assert_eq!(
+            token("/x?y=1&access_token=tok", &[("cookie", "session=tok")]),
+            Ok(Some(("tok".into(), 0b1100)))
+        );
+        assert_eq!(
+            token("/x", &cookie),
+            Ok(Some(("cookie-token".into(), 0b1000)))
+        );
+        assert_eq!(
+            token("/x", &[("AUTHORIZATION", "bearer header-token")]),
+            Ok(Some(("header-token".into(), 0b0001)))
+        );
+        assert_eq!(token("/x", &[("authorization", "Basic x")]), Ok(None));
+        assert_eq!(token("/x?access_token=", &[]), Ok(None));
+    }
+
+    #[test]
+    fn credentials_sent_twice_are_refused() {
+        let sources = sources();
+        let ambiguous = |path, headers: &[(&str, &str)]| {
+            let headers = h(headers);
+            matches!(
+                find(&sources, &request(path, &headers)),
+                Err(Reason::Ambiguous(_))
+            )
         };
-        assert_eq!(find(&sources, &r), None);
+        assert!(ambiguous(
+            "/",
+            &[("x-access-token", "a"), ("x-access-token", "b")]
+        ));
+        assert!(ambiguous(
+            "/",
+            &[("x-access-token", "a"), ("X-Access-Token", "a")]
+        ));
+        assert!(ambiguous("/?access_token=a&access_token=b", &[]));
+        assert!(ambiguous("/?access_token=a&access_token=a", &[]));
+        assert!(ambiguous("/", &[("cookie", "session=a; session=b")]));
+        assert!(ambiguous(
+            "/",
+            &[("cookie", "session=a"), ("cookie", "session=b")]
+        ));
+        assert!(ambiguous("/", &[("authorization", "Bearer a,Bearer b")]));
+    }
+
+    #[test]
+    fn the_token_can_be_taken_out_of_the_path_and_cookies() {
+        assert_eq!(
+            path_without_params("/a?access_token=t", &["access_token"]),
+            "/a"
+        );
+        assert_eq!(
+            path_without_params("/a?x=1&access_token=t&y=2", &["access_token"]),
+            "/a?x=1&y=2"
+        );
+        assert_eq!(path_without_params("/a", &["access_token"]), "/a");
+        let headers = h(&[("cookie", "a=1; session=t"), ("cookie", "b=2")]);
+        assert_eq!(
+            cookies_without(&request("/", &headers), &["session"]),
+            Some("a=1; b=2".into())
+        );
+        let headers = h(&[("cookie", "session=t")]);
+        assert_eq!(cookies_without(&request("/", &headers), &["session"]), None);
+    }
+
+    #[test]
+    fn underscore_spellings_are_the_same_header_to_cgi() {
+        assert!(same_name_for_cgi("x_jwt_sub", "x-jwt-sub"));
+        assert!(same_name_for_cgi("X-Jwt_Sub", "x-jwt-sub"));
+        assert!(same_name_for_cgi("x-jwt-sub", "x-jwt-sub"));
+        assert!(!same_name_for_cgi("x-jwt-subs", "x-jwt-sub"));
+        assert!(!same_name_for_cgi("x.jwt.sub", "x-jwt-sub"));
+    }
+
+    #[test]
+    fn serialized_maps_are_read_without_trusting_their_lengths() {
+        let mut bytes = vec![2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0];
+        bytes.extend_from_slice(b"a\0bc\0:path\0/\0");
+        assert_eq!(
+            serialized_pairs(&bytes),
+            Some(vec![(&b"a"[..], &b"bc"[..]), (&b":path"[..], &b"/"[..])])
+        );
+        assert_eq!(serialized_pairs(&[]), Some(vec![]));
+        for cut in 1..bytes.len() - 1 {
+            let _ = serialized_pairs(&bytes[..cut]);
+        }
+        assert_eq!(serialized_pairs(&bytes[..bytes.len() - 3]), None);
+        assert_eq!(serialized_pairs(&[255, 255, 255, 255]), None);
+        let mut huge = bytes.clone();
+        huge[4] = 255;
+        huge[5] = 255;
+        assert_eq!(serialized_pairs(&huge), None);
     }
 }

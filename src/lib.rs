@@ -6,6 +6,7 @@
 //!
 //! A request flows through the modules in this order:
 //!
+//! 0. [`path`]     — refuse a request path that is not in normal form (before any rule is chosen);
 //! 1. [`extract`]  — pick the token out of the configured header, parameter or cookie values;
 //! 2. [`decrypt`]  — parse the compact JWE and decrypt it with a configured key ([`jose::jwe`]);
 //! 3. [`verify`]   — verify the inner JWS with the issuer's keys ([`jose::jws`]);
@@ -40,6 +41,8 @@ pub mod forward;
 pub mod jose;
 #[forbid(unsafe_code)]
 pub mod keystore;
+#[forbid(unsafe_code)]
+pub mod path;
 #[forbid(unsafe_code)]
 pub mod pipeline;
 #[forbid(unsafe_code)]

@@ -91,6 +91,10 @@ fn run<'s>(
     )
 }
 
+fn removes(a: &jwe_authn::decide::Allow, name: &str) -> bool {
+    a.remove.iter().any(|n| n == name)
+}
+
 fn status(d: &Decision) -> u16 {
     match d {
         Decision::Allow(_) => 200,
@@ -142,7 +146,7 @@ fn required_claims_match_by_membership() {
         &[("authorization", &auth)],
     );
     assert!(
-        matches!(&d, Decision::Deny(d) if d.reason == Reason::Forbidden && d.status == 403 && d.www_authenticate.contains("insufficient_scope")),
+        matches!(&d, Decision::Deny(d) if d.reason == Reason::Forbidden && d.status == 403 && d.www_authenticate.as_ref().is_some_and(|w| w.contains("insufficient_scope"))),
         "{d:?}"
     );
     assert_eq!(
@@ -184,7 +188,14 @@ fn forwarding_headers_and_the_cache() {
         &mut cache,
         "GET",
         "/",
-        &[("authorization", &auth), ("X-Sub", "mallory")],
+        &[
+            ("authorization", &auth),
+            ("X-Sub", "mallory"),
+            ("x-tenant", "evil"),
+            ("x_tenant", "evil"),
+            ("X_sub", "mallory"),
+            ("x_payload", "e30"),
+        ],
     );
     let Decision::Allow(a) = first else {
         panic!("{first:?}")
@@ -195,17 +206,20 @@ fn forwarding_headers_and_the_cache() {
             .contains(&("x-sub".to_string(), "alice".to_string())),
         "a spoofed managed header is overwritten (a set replaces every copy)"
     );
-    assert!(!a.remove.contains(&"x-sub"), "so it needs no removal");
+    assert!(!removes(&a, "x-sub"), "so it needs no removal");
     assert!(
-        a.add().iter().any(|(n, _)| n == "x-payload") && !a.remove.contains(&"x-payload"),
+        a.add().iter().any(|(n, _)| n == "x-payload") && !removes(&a, "x-payload"),
         "the payload header is set"
     );
     assert!(
-        a.remove.contains(&"x-tenant"),
-        "a managed header this token does not set is removed, sent or not"
+        removes(&a, "x-tenant"),
+        "a managed header this token does not set is removed when sent"
     );
+    for spoof in ["x_tenant", "x_sub", "x_payload"] {
+        assert!(removes(&a, spoof), "the `_` spelling {spoof} is removed");
+    }
     assert!(
-        a.remove.contains(&"authorization"),
+        removes(&a, "authorization"),
         "the token is removed unless forward"
     );
     assert_eq!(a.identity(), None, "filter state only when asked for");
@@ -213,7 +227,11 @@ fn forwarding_headers_and_the_cache() {
     let Decision::Allow(b) = second else { panic!() };
     assert_eq!(b.cache, CacheUse::Hit);
     assert_eq!(b.add(), a.add());
-    assert_eq!(b.remove, a.remove);
+    assert_eq!(
+        b.remove,
+        ["authorization"],
+        "a managed header not sent needs no removal (the host reads them all)"
+    );
 }
 
 #[test]
@@ -258,7 +276,7 @@ fn forward_true_keeps_the_token() {
     let Decision::Allow(a) = run(&s, &mut cache, "GET", "/", &[("authorization", &auth)]) else {
         panic!()
     };
-    assert!(!a.remove.contains(&"authorization"));
+    assert!(!removes(&a, "authorization"));
     assert_eq!(a.cache, CacheUse::Miss);
 }
 
@@ -273,14 +291,31 @@ fn allow_missing_and_public_routes() {
     );
     let mut cache = Cache::new(100, 300);
     for path in ["/public", "/health"] {
-        // Anonymous and public requests lose every managed header; nothing
-        // was sent, but the host does not read them, so the removal is
-        // unconditional.
+        // Anonymous and public requests lose every managed header they
+        // carry, in any spelling.
         let d = run(&s, &mut cache, "GET", path, &[]);
         let Decision::Allow(a) = d else {
             panic!("{d:?}")
         };
-        assert_eq!(a.remove, ["x-payload", "x-sub"], "{path}");
+        assert!(
+            a.remove.is_empty(),
+            "{path}: nothing sent, nothing to remove"
+        );
+        let d = run(
+            &s,
+            &mut cache,
+            "GET",
+            path,
+            &[
+                ("x-payload", "e30"),
+                ("X_Sub", "admin"),
+                ("x-other", "kept"),
+            ],
+        );
+        let Decision::Allow(a) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(a.remove, ["x-payload", "x_sub"], "{path}");
         assert!(a.add().is_empty());
     }
     let d = run(
@@ -291,7 +326,7 @@ fn allow_missing_and_public_routes() {
         &[("authorization", "Bearer nope")],
     );
     assert!(
-        matches!(&d, Decision::Deny(d) if d.status == 401 && d.www_authenticate.contains("invalid_token"))
+        matches!(&d, Decision::Deny(d) if d.status == 401 && d.www_authenticate.as_ref().is_some_and(|w| w.contains("invalid_token")))
     );
     assert_eq!(
         status(&run(
@@ -305,7 +340,7 @@ fn allow_missing_and_public_routes() {
     );
     let d = run(&s, &mut cache, "GET", "/private", &[]);
     assert!(
-        matches!(&d, Decision::Deny(d) if d.reason == Reason::Missing && d.www_authenticate == r#"Bearer realm="jwe-authn""#)
+        matches!(&d, Decision::Deny(d) if d.reason == Reason::Missing && d.www_authenticate.as_deref() == Some(r#"Bearer realm="jwe-authn""#))
     );
 }
 
@@ -330,9 +365,168 @@ fn a_path_that_is_not_utf8_stays_under_its_rule() {
     );
     // The host turns bytes that are not UTF-8 into U+FFFD (`header_text`)
     // rather than dropping `:path`, which would fall through to the default
-    // rule and skip `/admin`'s required claim.
+    // rule and skip `/admin`'s required claim; such a path is not in normal
+    // form, so it is refused before any rule.
     let odd = jwe_authn::extract::header_text(b"/admin\xff/x".to_vec());
-    assert_eq!(status(&run(&s, &mut cache, "GET", &odd, &headers)), 403);
+    assert_eq!(status(&run(&s, &mut cache, "GET", &odd, &headers)), 400);
+}
+
+#[test]
+fn a_path_not_in_normal_form_is_refused_before_any_rule() {
+    let s = setup(
+        json!({"rules": [
+            {"match": {"path_separated_prefix": "/health"}, "requires": "allow"},
+            {"match": {"prefix": "/admin", "methods": ["GET"]}, "requires": "any",
+             "required_claims": {"scope": ["orders:admin"]}},
+            {"match": {"prefix": "/"}, "requires": "any", "allow_missing": true}
+        ]}),
+        json!({}),
+    );
+    let mut cache = Cache::new(100, 300);
+    for path in [
+        "/health/../admin/x",
+        "/public/%2e%2e/admin/x",
+        "/%61dmin/x",
+        "//admin/x",
+        "/admin%2Fx",
+        "/admin\\x",
+        "/admin;x",
+    ] {
+        let d = run(&s, &mut cache, "GET", path, &[]);
+        let Decision::Deny(d) = d else {
+            panic!("{path}: {d:?}")
+        };
+        assert_eq!((d.status, d.reason.stat()), (400, "path"), "{path}");
+        assert_eq!(
+            d.www_authenticate, None,
+            "{path}: no challenge for a bad path"
+        );
+        assert!(d.body.contains("invalid_request"), "{path}");
+    }
+    // `path_separated_prefix` stops at segment boundaries; `prefix` is raw.
+    assert_eq!(status(&run(&s, &mut cache, "GET", "/health", &[])), 200);
+    assert_eq!(
+        status(&run(&s, &mut cache, "GET", "/health/live?x", &[])),
+        200
+    );
+    let auth = format!("Bearer {}", token(&s, &claims()));
+    let headers = [("authorization", auth.as_str())];
+    assert_eq!(
+        status(&run(&s, &mut cache, "GET", "/healthz", &headers)),
+        200,
+        "/healthz is not under /health: the catch-all rule decides"
+    );
+    assert_eq!(status(&run(&s, &mut cache, "GET", "/healthz", &[])), 200);
+    // A rule for GET covers HEAD; POST falls through to the catch-all.
+    assert_eq!(
+        status(&run(&s, &mut cache, "HEAD", "/admin/x", &headers)),
+        403
+    );
+    assert_eq!(
+        status(&run(&s, &mut cache, "GET", "/adminx", &headers)),
+        403
+    );
+    assert_eq!(
+        status(&run(&s, &mut cache, "POST", "/admin/x", &headers)),
+        200
+    );
+    // `literal` lets `;` through as an ordinary character.
+    let s = setup(
+        json!({"path_parameters": "literal",
+               "rules": [{"match": {"prefix": "/"}, "requires": "any", "allow_missing": true}]}),
+        json!({}),
+    );
+    assert_eq!(status(&run(&s, &mut cache, "GET", "/a;b", &[])), 200);
+}
+
+#[test]
+fn ambiguous_credentials_are_invalid_even_where_a_token_is_optional() {
+    let s = setup(
+        json!({"from_headers": [{"name": "authorization", "value_prefix": "Bearer "}, {"name": "x-access-token"}],
+               "rules": [{"match": {"prefix": "/"}, "requires": "any", "allow_missing": true}]}),
+        json!({}),
+    );
+    let mut cache = Cache::new(100, 300);
+    let tok = token(&s, &claims());
+    let auth = format!("Bearer {tok}");
+    assert_eq!(
+        status(&run(
+            &s,
+            &mut cache,
+            "GET",
+            "/",
+            &[("authorization", &auth)]
+        )),
+        200
+    );
+    assert_eq!(
+        status(&run(
+            &s,
+            &mut cache,
+            "GET",
+            "/",
+            &[("authorization", "Basic eA==")]
+        )),
+        200
+    );
+    for headers in [
+        vec![("authorization", "Bearer\tjunk".to_string())],
+        vec![("authorization", format!("Basic eA==,{auth}"))],
+        vec![("authorization", format!("{auth},{auth}"))],
+        vec![("authorization", format!("Bearer  {tok}"))],
+        vec![
+            ("x-access-token", tok.clone()),
+            ("x-access-token", "forged".to_string()),
+        ],
+        vec![
+            ("authorization", auth.clone()),
+            ("x-access-token", "other".to_string()),
+        ],
+    ] {
+        let h: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let d = run(&s, &mut cache, "GET", "/", &h);
+        assert!(
+            matches!(&d, Decision::Deny(d) if d.status == 401 && d.reason.stat() == "ambiguous"
+                && d.www_authenticate.as_ref().is_some_and(|w| w.contains("invalid_token"))),
+            "{headers:?}: {d:?}"
+        );
+    }
+}
+
+#[test]
+fn a_token_from_a_parameter_or_cookie_does_not_travel_on() {
+    let s = setup(
+        json!({"from_params": ["access_token"], "from_cookies": ["session"],
+               "rules": [{"match": {"prefix": "/"}, "requires": "any"}]}),
+        json!({}),
+    );
+    let mut cache = Cache::new(100, 300);
+    let tok = token(&s, &claims());
+    let path = format!("/orders?a=1&access_token={tok}&b=2");
+    let Decision::Allow(a) = run(&s, &mut cache, "GET", &path, &[]) else {
+        panic!()
+    };
+    assert_eq!(a.rewrite, [(":path", "/orders?a=1&b=2".to_string())]);
+    let cookie = format!("theme=dark; session={tok}");
+    let Decision::Allow(a) = run(&s, &mut cache, "GET", "/orders", &[("cookie", &cookie)]) else {
+        panic!()
+    };
+    assert_eq!(a.rewrite, [("cookie", "theme=dark".to_string())]);
+    let cookie = format!("session={tok}");
+    let Decision::Allow(a) = run(&s, &mut cache, "GET", "/orders", &[("cookie", &cookie)]) else {
+        panic!()
+    };
+    assert!(a.rewrite.is_empty());
+    assert_eq!(a.remove, ["cookie"]);
+    // With `forward`, the token stays where it was.
+    let s = setup(
+        json!({"from_params": ["access_token"], "rules": [{"match": {"prefix": "/"}, "requires": "any"}]}),
+        json!({"forward": true}),
+    );
+    let Decision::Allow(a) = run(&s, &mut cache, "GET", &path, &[]) else {
+        panic!()
+    };
+    assert!(a.rewrite.is_empty() && a.remove.is_empty());
 }
 
 #[test]

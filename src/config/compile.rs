@@ -240,6 +240,8 @@ pub struct CompiledConfig {
     pub realm: String,
     /// Route rules, first match wins.
     pub rules: Vec<CompiledRule>,
+    /// How `;` in a path is treated (`path_parameters`).
+    pub path_parameters: crate::path::Parameters,
     /// Every header a provider may set: stripped from each request.
     pub managed_headers: Vec<String>,
     /// The request headers the core reads ([`request::headers_read`]): the
@@ -372,7 +374,8 @@ impl CompiledConfig {
         }
         let (key_management, content_encryption, signature) =
             compile_algorithms(&config.algorithms)?;
-        let rules = request::rules(&config.rules, |name| {
+        let path_parameters = request::path_parameters(&config.path_parameters)?;
+        let rules = request::rules(&config.rules, path_parameters, |name| {
             providers.iter().position(|p: &Provider| p.name == name)
         })?;
         let managed_headers = request::managed(providers.iter().flat_map(|p| {
@@ -399,6 +402,7 @@ impl CompiledConfig {
             sources,
             realm: config.realm,
             rules,
+            path_parameters,
             managed_headers,
             cache_max_entries: config.cache.max_entries,
             cache_ttl_seconds: config.cache.ttl_seconds,
@@ -406,6 +410,21 @@ impl CompiledConfig {
             identity_in_filter_state: config.identity_in_filter_state,
             fingerprint: [0; 32],
         })
+    }
+
+    /// True when the core needs request header `name` (any case): the
+    /// headers it reads ([`CompiledConfig::headers_read`]) and any spelling
+    /// of a managed or source header with `_` for `-` (to remove it). The
+    /// host passes every copy of these, and only these.
+    pub fn wants_header(&self, name: &str) -> bool {
+        self.headers_read
+            .iter()
+            .chain(self.managed_headers.iter())
+            .chain(self.sources.iter().filter_map(|s| match s {
+                Source::Header { name, .. } => Some(name),
+                _ => None,
+            }))
+            .any(|wanted| crate::extract::same_name_for_cgi(name, wanted))
     }
 
     /// The provider whose issuer is exactly `iss`.

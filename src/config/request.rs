@@ -1,8 +1,9 @@
 //! The request-side configuration, compiled: where tokens come from, which
 //! routes need what, and which headers the filter manages.
 
-use super::schema::{ClaimToHeader, HeaderSource, Rule};
+use super::schema::{ClaimToHeader, HeaderSource, RouteMatch, Rule};
 use crate::error::ConfigError;
+use crate::path::Parameters;
 use std::collections::BTreeSet;
 
 /// Where a token may be found.
@@ -30,10 +31,15 @@ pub enum Requirement {
     Provider(usize),
 }
 
-/// How a rule matches a path.
+/// How a rule matches a path (without its query string).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathMatch {
+    /// A raw prefix, as Envoy's `prefix`.
     Prefix(String),
+    /// A prefix ending at a segment boundary, as Envoy's
+    /// `path_separated_prefix`.
+    SeparatedPrefix(String),
+    /// The whole path.
     Exact(String),
 }
 
@@ -54,10 +60,14 @@ pub struct CompiledRule {
 
 impl CompiledRule {
     /// True when the rule applies to `method` and `path` (query ignored).
+    /// The path has passed [`crate::path::check`] first.
     pub fn matches(&self, method: &str, path: &str) -> bool {
-        let path = path.split(['?', '#']).next().unwrap_or_default();
+        let path = crate::path::without_query(path);
         let path_ok = match &self.path {
             PathMatch::Prefix(p) => path.starts_with(p.as_str()),
+            PathMatch::SeparatedPrefix(p) => path
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
             PathMatch::Exact(p) => path == p,
         };
         path_ok
@@ -132,6 +142,15 @@ pub fn sources(
             "at least one token source is required",
         ));
     }
+    if out.len() > crate::extract::MAX_SOURCES {
+        return Err(ConfigError::new(
+            "from_headers",
+            format!(
+                "at most {} token sources in all (headers, parameters, cookies)",
+                crate::extract::MAX_SOURCES
+            ),
+        ));
+    }
     Ok(out)
 }
 
@@ -148,23 +167,67 @@ pub fn claim_path(claim: &str, path: &str) -> Result<Vec<String>, ConfigError> {
 }
 
 /// Compile the rules; `provider_index` maps a provider name to its index.
+/// Parse `path_parameters`.
+pub fn path_parameters(text: &str) -> Result<Parameters, ConfigError> {
+    match text {
+        "refuse" => Ok(Parameters::Refuse),
+        "literal" => Ok(Parameters::Literal),
+        _ => Err(ConfigError::new(
+            "path_parameters",
+            "expected `refuse` or `literal`",
+        )),
+    }
+}
+
+/// A rule's path matcher: exactly one kind, a path in normal form (so that
+/// it can match a request that passed [`crate::path::check`]), without a
+/// query; a `path_separated_prefix` does not end with `/`.
+fn path_match(m: &RouteMatch, at: &str, parameters: Parameters) -> Result<PathMatch, ConfigError> {
+    let (field, path) = match (&m.prefix, &m.path_separated_prefix, &m.path) {
+        (Some(p), None, None) => ("prefix", PathMatch::Prefix(p.clone())),
+        (None, Some(p), None) => (
+            "path_separated_prefix",
+            PathMatch::SeparatedPrefix(p.clone()),
+        ),
+        (None, None, Some(p)) => ("path", PathMatch::Exact(p.clone())),
+        _ => {
+            return Err(ConfigError::new(
+                at,
+                "expected exactly one of `prefix`, `path_separated_prefix` and `path`",
+            ))
+        }
+    };
+    let (PathMatch::Prefix(text) | PathMatch::SeparatedPrefix(text) | PathMatch::Exact(text)) =
+        &path;
+    let normal = if text.contains('?') {
+        Err("a rule matches the path without its query")
+    } else {
+        crate::path::check(text, parameters)
+    };
+    if let Err(detail) = normal {
+        return Err(ConfigError::new(
+            format!("{at}.{field}"),
+            format!("expected a path in normal form starting with `/` ({detail})"),
+        ));
+    }
+    if field == "path_separated_prefix" && text.len() > 1 && text.ends_with('/') {
+        return Err(ConfigError::new(
+            format!("{at}.{field}"),
+            "must not end with `/` (it matches on segment boundaries)",
+        ));
+    }
+    Ok(path)
+}
+
 pub fn rules(
     rules: &[Rule],
+    parameters: Parameters,
     provider_index: impl Fn(&str) -> Option<usize>,
 ) -> Result<Vec<CompiledRule>, ConfigError> {
     let mut out = Vec::with_capacity(rules.len());
     for (i, rule) in rules.iter().enumerate() {
         let at = format!("rules[{i}]");
-        let path = match (&rule.matcher.prefix, &rule.matcher.path) {
-            (Some(p), None) if p.starts_with('/') => PathMatch::Prefix(p.clone()),
-            (None, Some(p)) if p.starts_with('/') => PathMatch::Exact(p.clone()),
-            _ => {
-                return Err(ConfigError::new(
-                    format!("{at}.match"),
-                    "expected exactly one of `prefix` and `path`, starting with `/`",
-                ))
-            }
-        };
+        let path = path_match(&rule.matcher, &format!("{at}.match"), parameters)?;
         let mut methods = Vec::new();
         for (j, m) in rule.matcher.methods.iter().enumerate() {
             if !is_token(m) {
@@ -174,6 +237,11 @@ pub fn rules(
                 ));
             }
             methods.push(m.to_ascii_uppercase());
+        }
+        // A server answers HEAD with its GET handler: a rule for GET must
+        // not let HEAD fall through to a weaker rule.
+        if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
+            methods.push("HEAD".to_string());
         }
         let requires = match rule.requires.as_str() {
             "allow" => Requirement::Allow,

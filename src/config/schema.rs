@@ -56,9 +56,17 @@ pub struct Config {
     #[serde(default = "default_realm")]
     pub realm: String,
     /// Ordered route rules; the first match decides. Default none: every
-    /// request needs a valid token from any provider.
+    /// request needs a valid token from any provider. With rules, a path
+    /// that is not in normal form is refused with 400 before any rule is
+    /// chosen (see README, Security).
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// How a `;` in the path is treated when rules are matched: `refuse`
+    /// (400, since upstreams disagree on path parameters) or `literal` (an
+    /// ordinary character, as Go, Python and Node upstreams treat it).
+    /// Default `refuse`.
+    #[serde(default = "default_path_parameters")]
+    pub path_parameters: String,
     /// The verified-token cache (per Envoy worker).
     #[serde(default)]
     pub cache: CacheConfig,
@@ -102,17 +110,26 @@ pub struct Rule {
     pub required_claims: BTreeMap<String, Vec<String>>,
 }
 
-/// A route matcher: exactly one of `prefix` and `path`, optional methods.
+/// A route matcher: exactly one of `prefix`, `path_separated_prefix` and
+/// `path`, optional methods. As in Envoy's `RouteMatch`; the query string is
+/// ignored by all three.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
-    /// Path prefix (the query string is ignored).
+    /// Raw path prefix, exactly like Envoy's `prefix`: `/health` also
+    /// matches `/healthz` and `/health-admin`.
     #[serde(default)]
     pub prefix: Option<String>,
-    /// Exact path (the query string is ignored).
+    /// Path prefix on segment boundaries, like Envoy's
+    /// `path_separated_prefix`: `/health` matches `/health` and
+    /// `/health/…`, not `/healthz`. Must not end with `/`.
+    #[serde(default)]
+    pub path_separated_prefix: Option<String>,
+    /// Exact path.
     #[serde(default)]
     pub path: Option<String>,
-    /// HTTP methods; default any.
+    /// HTTP methods; default any. `GET` also covers `HEAD` (servers answer
+    /// `HEAD` with their `GET` handler).
     #[serde(default)]
     pub methods: Vec<String>,
 }
@@ -336,6 +353,10 @@ fn default_from_headers() -> Vec<HeaderSource> {
         name: "authorization".into(),
         value_prefix: Some("Bearer ".into()),
     }]
+}
+
+fn default_path_parameters() -> String {
+    "refuse".into()
 }
 
 fn default_realm() -> String {

@@ -24,6 +24,9 @@ pub fn allow(shared: &Shared, allow: &Allow) {
     for name in &allow.remove {
         set_header(name, None);
     }
+    for (name, value) in &allow.rewrite {
+        set_header(name, Some(value));
+    }
     for (name, value) in allow.add() {
         set_header(name, Some(value));
     }
@@ -51,13 +54,13 @@ pub fn deny(shared: &Shared, deny: &Deny) {
             deny.alg.unwrap_or("-"),
         ),
     );
-    let _ = hostcalls::send_http_response(
-        u32::from(deny.status),
-        vec![
-            ("www-authenticate", deny.www_authenticate.as_str()),
-            ("content-type", "application/json"),
-            ("cache-control", "no-store"),
-        ],
-        Some(deny.body.as_bytes()),
-    );
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+    ];
+    if let Some(challenge) = &deny.www_authenticate {
+        headers.push(("www-authenticate", challenge.as_str()));
+    }
+    let _ =
+        hostcalls::send_http_response(u32::from(deny.status), headers, Some(deny.body.as_bytes()));
 }

@@ -3,11 +3,12 @@
 
 use super::apply;
 use super::root::{Shared, Waiter};
+use crate::config::CompiledConfig;
 use crate::decide::Decision;
-use crate::extract::header_text;
+use crate::extract::{header_text, serialized_pairs};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, MapType};
+use proxy_wasm::types::{Action, MapType, Status};
 use std::rc::Rc;
 
 /// One request's context.
@@ -24,19 +25,53 @@ impl Http {
 
 impl Context for Http {}
 
-/// The request headers the configuration reads (`headers_read`: usually
-/// just `authorization`), one host call each, rather than copying every
-/// header into the VM. For a repeated header Envoy gives the first. Bytes
-/// that are not UTF-8 become U+FFFD ([`header_text`]).
-fn request_headers(names: &[String]) -> Vec<(String, String)> {
-    names
-        .iter()
-        .filter_map(|name| {
-            let value =
-                hostcalls::get_map_value_bytes(MapType::HttpRequestHeaders, name).ok()??;
-            Some((name.clone(), header_text(value)))
-        })
-        .collect()
+#[link(wasm_import_module = "env")]
+extern "C" {
+    // The same import the SDK declares; the SDK's wrappers `panic!` on an
+    // unexpected status and on a header name that is not UTF-8.
+    fn proxy_get_header_map_pairs(
+        map_type: MapType,
+        return_map_data: *mut *mut u8,
+        return_map_size: *mut usize,
+    ) -> Status;
+}
+
+/// Every request header, serialized by the host (one host call).
+fn header_map() -> Vec<u8> {
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: on `Ok` the host has written into `data` a buffer of `size`
+    // bytes that it allocated through this module's
+    // `proxy_on_memory_allocate` (the SDK's: a `Vec<u8>` of capacity `size`,
+    // forgotten), and hands over its ownership; that is exactly what
+    // `Vec::from_raw_parts` needs. Nothing else holds the pointer.
+    unsafe {
+        match proxy_get_header_map_pairs(MapType::HttpRequestHeaders, &mut data, &mut size) {
+            Status::Ok if !data.is_null() => Vec::from_raw_parts(data, size, size),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The request headers the core wants ([`CompiledConfig::wants_header`]),
+/// every copy, from one read of the whole map: presence of a managed header
+/// (or its `_` spelling) and a repeated source header must be seen, and one
+/// read costs less than a read per name. Bytes that are not UTF-8 become
+/// U+FFFD ([`header_text`]). `None` when the host's map cannot be read.
+fn request_headers(config: &CompiledConfig) -> Option<Vec<(String, String)>> {
+    let map = header_map();
+    let pairs = serialized_pairs(&map)?;
+    Some(
+        pairs
+            .into_iter()
+            .filter_map(|(name, value)| {
+                let name = std::str::from_utf8(name).ok()?;
+                config
+                    .wants_header(name)
+                    .then(|| (name.to_ascii_lowercase(), header_text(value.to_vec())))
+            })
+            .collect(),
+    )
 }
 
 impl HttpContext for Http {
@@ -47,7 +82,12 @@ impl HttpContext for Http {
             return Action::Pause;
         };
         shared.stats.request();
-        let waiter = Waiter::new(self.id, request_headers(&shared.config.headers_read));
+        let Some(headers) = request_headers(&shared.config) else {
+            // Fail closed: a map that cannot be read is no request to pass.
+            let _ = hostcalls::send_http_response(400, vec![], Some(b"jwe_authn: bad headers"));
+            return Action::Pause;
+        };
+        let waiter = Waiter::new(self.id, headers);
         match shared.decide(&waiter) {
             Some(Decision::Allow(allow)) => {
                 apply::allow(&shared, &allow);
