@@ -186,6 +186,11 @@ fn single<'v>(
             continue;
         };
         if k != name {
+            // `access%5Ftoken` is `access_token` to an upstream that decodes
+            // names: it must not slip past as "no token".
+            if k.contains('%') && percent_decoded(k).as_deref() == Some(name) {
+                return Err(Reason::Ambiguous("encoded parameter or cookie name"));
+            }
             continue;
         }
         if found.is_some() {
@@ -198,6 +203,25 @@ fn single<'v>(
         Some(v) if is_token(v) => Ok(Some(v)),
         Some(_) => Err(Reason::Ambiguous("query or cookie value is not one token")),
     }
+}
+
+/// `text` with its percent-escapes decoded, if they are well formed and
+/// the result is UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// The query string of `path` (without a fragment), if any.
@@ -414,6 +438,8 @@ mod tests {
         ));
         assert!(ambiguous("/?access_token=a&access_token=b", &[]));
         assert!(ambiguous("/?access_token=a&access_token=a", &[]));
+        assert!(ambiguous("/?access%5Ftoken=a", &[]));
+        assert!(ambiguous("/?%61ccess_token=a", &[]));
         assert!(ambiguous("/", &[("cookie", "session=a; session=b")]));
         assert!(ambiguous(
             "/",
