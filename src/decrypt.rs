@@ -24,6 +24,11 @@ use zeroize::Zeroizing;
 /// omitting `kid`.
 pub const MAX_KEY_ATTEMPTS: usize = 4;
 
+/// The one reason for a token that no candidate key opens, whether the key
+/// unwrap or the content tag failed: a log that told them apart would be an
+/// RSA-OAEP padding-validity oracle.
+pub const DECRYPTION_FAILED: Reason = Reason::Decrypt("decryption failed");
+
 /// What the JWE contained.
 #[derive(Debug)]
 pub enum Inner {
@@ -144,25 +149,26 @@ pub fn open(parsed: Parsed<'_>, config: &CompiledConfig) -> Result<Decrypted, Re
 /// Decrypt a parsed JWE with `keys`, returning the raw plaintext.
 ///
 /// Each candidate key is tried in turn; a failed unwrap continues with a
-/// random CEK, so the only observable failure is the content tag check.
+/// random CEK, so the only observable failure is the content tag check, and
+/// every failure is [`DECRYPTION_FAILED`].
 pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>, Reason> {
     let header = &parsed.header;
     let candidates = candidates(header, keys);
     if candidates.is_empty() {
         return Err(Reason::Decrypt("no decryption key fits kid and alg"));
     }
-    let mut unwrap_failed = false;
+    // Drawn before any key is used, so that even a failing random source
+    // cannot tell a failed unwrap from a good one.
+    let substitute = random_cek(header.enc.key_len())?;
     for key in candidates {
-        let cek = match keymgmt::unwrap_cek(header, &key.key, &parsed.encrypted_key) {
-            Ok(cek) => cek,
-            Err(_) => {
-                unwrap_failed = true;
-                random_cek(header.enc.key_len())?
-            }
-        };
+        // A failed unwrap is not told apart from a failed tag: the CEK is
+        // replaced and the content check fails like any other, and the one
+        // detail below is all a log or the CLI ever sees.
+        let unwrapped = keymgmt::unwrap_cek(header, &key.key, &parsed.encrypted_key).ok();
+        let cek = unwrapped.as_ref().unwrap_or(&substitute);
         let opened = content::decrypt(
             header.enc,
-            &cek,
+            cek,
             &parsed.iv,
             parsed.aad.as_bytes(),
             &parsed.ciphertext,
@@ -172,11 +178,7 @@ pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>
             return Ok(plaintext);
         }
     }
-    Err(Reason::Decrypt(if unwrap_failed {
-        "key unwrap failed (random CEK used)"
-    } else {
-        "content decryption failed"
-    }))
+    Err(DECRYPTION_FAILED)
 }
 
 /// [`parse`] then [`open`].
