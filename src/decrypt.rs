@@ -2,8 +2,8 @@
 //!
 //! The token must be a compact JWE (five segments). Its protected header is
 //! parsed strictly and refused algorithms fail here, before any key is
-//! touched. Candidate keys are chosen by `kid` and algorithm (at most
-//! [`MAX_KEY_ATTEMPTS`]); for each, the CEK is unwrapped and, if unwrapping
+//! touched. Candidate keys are chosen by `kid` and by what the token needs
+//! (at most [`MAX_KEY_ATTEMPTS`], and one RSA key); for each, the CEK is unwrapped and, if unwrapping
 //! fails for any reason, a random CEK is used instead (RFC 7516 §11.5), so
 //! every failure takes the same path and ends at the content tag check.
 //!
@@ -16,13 +16,26 @@ use crate::error::Reason;
 use crate::jose::header::JweHeader;
 use crate::jose::jwe::{content, keymgmt};
 use crate::jose::jwk::Jwk;
-use crate::jose::{b64, json, random};
+use crate::jose::{b64, fit, json, random};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 /// Most keys tried for one token: bounds the work an attacker can cause by
-/// omitting `kid`.
+/// omitting `kid`. Only keys that fit the token count, so for ECDH-ES these
+/// are keys on the `epk`'s curve (which of several fits cannot be told
+/// without trying).
 pub const MAX_KEY_ATTEMPTS: usize = 4;
+
+/// Most RSA private-key operations for one token: one, of at most
+/// [`MAX_RSA_DECRYPTION_BITS`](crate::jose::jwk::MAX_RSA_DECRYPTION_BITS).
+/// With several RSA decryption keys of the same size, a token without `kid`
+/// is tried only with the first of them: issuers must send `kid`.
+pub const MAX_RSA_ATTEMPTS: usize = 1;
+
+/// The one reason for a token that no candidate key opens, whether the key
+/// unwrap or the content tag failed: a log that told them apart would be an
+/// RSA-OAEP padding-validity oracle.
+pub const DECRYPTION_FAILED: Reason = Reason::Decrypt("decryption failed");
 
 /// What the JWE contained.
 #[derive(Debug)]
@@ -144,25 +157,26 @@ pub fn open(parsed: Parsed<'_>, config: &CompiledConfig) -> Result<Decrypted, Re
 /// Decrypt a parsed JWE with `keys`, returning the raw plaintext.
 ///
 /// Each candidate key is tried in turn; a failed unwrap continues with a
-/// random CEK, so the only observable failure is the content tag check.
+/// random CEK, so the only observable failure is the content tag check, and
+/// every failure is [`DECRYPTION_FAILED`].
 pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>, Reason> {
     let header = &parsed.header;
-    let candidates = candidates(header, keys);
+    let candidates = candidates(header, parsed.encrypted_key.len(), keys);
     if candidates.is_empty() {
         return Err(Reason::Decrypt("no decryption key fits kid and alg"));
     }
-    let mut unwrap_failed = false;
+    // Drawn before any key is used, so that even a failing random source
+    // cannot tell a failed unwrap from a good one.
+    let substitute = random_cek(header.enc.key_len())?;
     for key in candidates {
-        let cek = match keymgmt::unwrap_cek(header, &key.key, &parsed.encrypted_key) {
-            Ok(cek) => cek,
-            Err(_) => {
-                unwrap_failed = true;
-                random_cek(header.enc.key_len())?
-            }
-        };
+        // A failed unwrap is not told apart from a failed tag: the CEK is
+        // replaced and the content check fails like any other, and the one
+        // detail below is all a log or the CLI ever sees.
+        let unwrapped = keymgmt::unwrap_cek(header, &key.key, &parsed.encrypted_key).ok();
+        let cek = unwrapped.as_ref().unwrap_or(&substitute);
         let opened = content::decrypt(
             header.enc,
-            &cek,
+            cek,
             &parsed.iv,
             parsed.aad.as_bytes(),
             &parsed.ciphertext,
@@ -172,11 +186,7 @@ pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>
             return Ok(plaintext);
         }
     }
-    Err(Reason::Decrypt(if unwrap_failed {
-        "key unwrap failed (random CEK used)"
-    } else {
-        "content decryption failed"
-    }))
+    Err(DECRYPTION_FAILED)
 }
 
 /// [`parse`] then [`open`].
@@ -184,19 +194,34 @@ pub fn decrypt(token: &str, config: &CompiledConfig) -> Result<Decrypted, Reason
     open(parse(token, config)?, config)
 }
 
-/// Keys that may decrypt this token: the same `kid` (or no `kid` on the key,
-/// or none on the token), a key type that fits the algorithm, and JWK
-/// metadata that permits it. Bounded by [`MAX_KEY_ATTEMPTS`].
-fn candidates<'a>(header: &JweHeader, keys: &'a [Jwk]) -> Vec<&'a Jwk> {
-    keys.iter()
-        .filter(|k| match (&header.kid, &k.kid) {
-            (Some(want), Some(have)) => want == have,
-            _ => true,
-        })
-        .filter(|k| k.permits_decryption(header.alg, header.enc))
-        .filter(|k| keymgmt::fits(header.alg, &k.key))
-        .take(MAX_KEY_ATTEMPTS)
-        .collect()
+/// Keys that may decrypt this token, in the order they are tried: with a
+/// `kid`, the keys with that `kid`, then the keys without one; without a
+/// `kid`, every key, in configuration order. Each must fit the token
+/// ([`fit::decryption`]: the `epk`'s curve, the key length `alg` or `enc`
+/// needs, an RSA modulus as long as the encrypted key) and have JWK
+/// metadata that permits it. At most [`MAX_RSA_ATTEMPTS`] for RSA-OAEP and
+/// [`MAX_KEY_ATTEMPTS`] otherwise, which bounds the private-key work one
+/// token can cause.
+fn candidates<'a>(header: &JweHeader, encrypted_key_len: usize, keys: &'a [Jwk]) -> Vec<&'a Jwk> {
+    let limit = if fit::is_rsa_decryption(header.alg) {
+        MAX_RSA_ATTEMPTS
+    } else {
+        MAX_KEY_ATTEMPTS
+    };
+    let fits = |k: &&Jwk| {
+        k.permits_decryption(header.alg, header.enc)
+            && fit::decryption(header, encrypted_key_len, &k.key)
+    };
+    match &header.kid {
+        Some(want) => keys
+            .iter()
+            .filter(|k| k.kid.as_ref() == Some(want))
+            .chain(keys.iter().filter(|k| k.kid.is_none()))
+            .filter(fits)
+            .take(limit)
+            .collect(),
+        None => keys.iter().filter(fits).take(limit).collect(),
+    }
 }
 
 fn random_cek(len: usize) -> Result<Zeroizing<Vec<u8>>, Reason> {
@@ -222,5 +247,67 @@ fn classify(plaintext: &[u8], config: &CompiledConfig) -> Result<Inner, Reason> 
         3 => Ok(Inner::Jws(text.to_string())),
         5 => Err(Reason::Refused("JWE inside a JWE")),
         _ => Err(Reason::Malformed("plaintext is neither a JWS nor claims")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jose::jwk::{generate, public_jwk, KeyType};
+    use serde_json::json;
+
+    fn keys(kinds: &[KeyType]) -> Vec<Jwk> {
+        kinds
+            .iter()
+            .map(|&k| Jwk::bare(generate(k).unwrap()))
+            .collect()
+    }
+
+    fn header(value: serde_json::Value) -> JweHeader {
+        JweHeader::parse(value.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn ecdh_candidates_are_on_the_epk_curve_and_bounded() {
+        let mut kinds = vec![KeyType::X25519, KeyType::P384, KeyType::P521];
+        kinds.extend([KeyType::P256; 6]);
+        let keys = keys(&kinds);
+        let epk = public_jwk(&Jwk::bare(generate(KeyType::P256).unwrap())).unwrap();
+        let h = header(json!({"alg": "ECDH-ES", "enc": "A128GCM", "epk": epk}));
+        let found = candidates(&h, 0, &keys);
+        assert_eq!(found.len(), MAX_KEY_ATTEMPTS);
+        assert!(found
+            .iter()
+            .all(|k| fit::curve(&k.key) == Some(fit::Curve::P256)));
+    }
+
+    #[test]
+    fn one_rsa_candidate_of_the_encrypted_key_length() {
+        let keys = keys(&[
+            KeyType::Rsa { bits: 2048 },
+            KeyType::Rsa { bits: 2048 },
+            KeyType::Rsa { bits: 3072 },
+        ]);
+        let h = header(json!({"alg": "RSA-OAEP-256", "enc": "A128GCM"}));
+        let found = candidates(&h, 256, &keys);
+        assert_eq!(found.len(), MAX_RSA_ATTEMPTS);
+        assert!(std::ptr::eq(found[0], &keys[0]));
+        let found = candidates(&h, 384, &keys);
+        assert_eq!(found.len(), 1);
+        assert!(std::ptr::eq(found[0], &keys[2]));
+        assert!(candidates(&h, 300, &keys).is_empty(), "no modulus fits");
+    }
+
+    #[test]
+    fn symmetric_candidates_have_the_exact_length() {
+        let keys = keys(&[
+            KeyType::Oct { bytes: 32 },
+            KeyType::Oct { bytes: 16 },
+            KeyType::Oct { bytes: 24 },
+        ]);
+        let kw = header(json!({"alg": "A192KW", "enc": "A128GCM"}));
+        assert!(matches!(&candidates(&kw, 24, &keys)[..], [k] if std::ptr::eq(*k, &keys[2])));
+        let dir = header(json!({"alg": "dir", "enc": "A128GCM"}));
+        assert!(matches!(&candidates(&dir, 0, &keys)[..], [k] if std::ptr::eq(*k, &keys[1])));
     }
 }

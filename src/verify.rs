@@ -12,7 +12,7 @@ use crate::decrypt::{Inner, MAX_KEY_ATTEMPTS};
 use crate::error::Reason;
 use crate::jose::header::JwsHeader;
 use crate::jose::jwk::{Jwk, Purpose};
-use crate::jose::{b64, json, jws};
+use crate::jose::{b64, fit, json, jws};
 use crate::keystore::KeySource;
 use serde_json::{Map, Value};
 
@@ -143,7 +143,7 @@ pub fn check_signature(parsed: &ParsedJws<'_>, keys: &[Jwk]) -> Result<(), Reaso
             _ => true,
         })
         .filter(|k| k.permits(header.alg.name(), Purpose::Verify))
-        .filter(|k| jws::fits(header.alg, &k.key))
+        .filter(|k| fit::signature(header.alg, &k.key))
         .take(MAX_KEY_ATTEMPTS)
         .collect();
     if candidates.is_empty() {

@@ -365,7 +365,7 @@ fn altering_the_protected_header_breaks_the_aad() {
     let forged = with_segment(&token, 0, &b64::encode(header.to_string().as_bytes()));
     assert_eq!(
         reject(&forged, &d.config),
-        Reason::Decrypt("content decryption failed")
+        jwe_authn::decrypt::DECRYPTION_FAILED
     );
 }
 
@@ -438,8 +438,51 @@ fn encrypted_to_another_key_with_the_same_kid_fails() {
     );
     assert_eq!(
         reject(&token, &config),
-        Reason::Decrypt("key unwrap failed (random CEK used)")
+        jwe_authn::decrypt::DECRYPTION_FAILED
     );
+}
+
+/// The detail kept for logs and the CLI must not tell a failed RSA-OAEP
+/// unwrap (bad padding: wrong key) from a failed content tag (good key,
+/// altered ciphertext): telling them apart is a padding-validity oracle.
+#[test]
+fn failed_unwrap_and_failed_tag_give_the_same_reason() {
+    let signer = key_es256("sig");
+    let rsa = key(KeyType::Rsa { bits: 2048 }, "rsa-1");
+    let other = key(KeyType::Rsa { bits: 2048 }, "rsa-1");
+    let config = compile(&config_value(
+        &[private(&rsa)],
+        &[public(&signer)],
+        json!({}),
+    ));
+    let mint_to = |to: &Jwk| {
+        mint(
+            Sig::Es256,
+            &signer,
+            Alg::RsaOaep256,
+            Enc::A256Gcm,
+            to,
+            &claims(),
+        )
+    };
+    let good = mint_to(&rsa);
+    assert!(verify_token(&good, NOW, &config).is_ok());
+    // Our key, altered tag: the unwrap succeeds, the tag check fails.
+    let mut tag = segment(&good, 4);
+    tag[0] ^= 1;
+    let bad_tag = reject(&with_segment(&good, 4, &b64::encode(&tag)), &config);
+    // Another key with the same kid: the unwrap fails (OAEP padding).
+    let wrong_key = reject(&mint_to(&other), &config);
+    // Our key, altered encrypted key: the unwrap fails too.
+    let mut ek = segment(&good, 1);
+    ek[7] ^= 1;
+    let bad_ek = reject(&with_segment(&good, 1, &b64::encode(&ek)), &config);
+    assert_eq!(bad_tag, wrong_key);
+    assert_eq!(bad_tag, bad_ek);
+    assert_eq!(bad_tag, jwe_authn::decrypt::DECRYPTION_FAILED);
+    // The operator's view: the reason's text and its stat.
+    assert_eq!(bad_tag.to_string(), wrong_key.to_string());
+    assert_eq!(bad_tag.stat(), wrong_key.stat());
 }
 
 #[test]

@@ -6,8 +6,8 @@ use super::request::{self, CompiledRule, Source};
 use super::schema::{Algorithms, Config, KeySet, ProviderConfig};
 use crate::error::ConfigError;
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
-use crate::jose::json;
 use crate::jose::jwk::{self, Jwk, MAX_KEYS};
+use crate::jose::{fit, json};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
@@ -590,13 +590,35 @@ fn keys_from_env(
         )
     })?;
     let keys = jwk::parse_jwks(&value).map_err(|e| e.under(&format!("{path}(${name})")))?;
-    if let Some(i) = keys.iter().position(|k| !k.key.is_private()) {
+    for (i, key) in keys.iter().enumerate() {
+        check_decryption_key(key, &format!("{path}(${name}).keys[{i}]"), "n")?;
+    }
+    Ok(keys)
+}
+
+/// A decryption key must hold its private half, and an RSA one at most
+/// [`jwk::MAX_RSA_DECRYPTION_BITS`]: any request may cost one private-key
+/// operation with it. `modulus` names the member holding the modulus.
+fn check_decryption_key(key: &Jwk, at: &str, modulus: &str) -> Result<(), ConfigError> {
+    if !key.key.is_private() {
         return Err(ConfigError::new(
-            format!("{path}(${name}).keys[{i}]"),
+            at,
             "a decryption key must be private or secret (`d` or `k`)",
         ));
     }
-    Ok(keys)
+    if fit::rsa_bytes(&key.key).is_some_and(|n| n > jwk::MAX_RSA_DECRYPTION_BITS / 8) {
+        return Err(ConfigError::new(
+            format!("{at}.{modulus}"),
+            format!(
+                "RSA decryption keys over {} bits are refused: every request \
+                 may cost one private-key operation (verification keys may \
+                 have up to {} bits)",
+                jwk::MAX_RSA_DECRYPTION_BITS,
+                jwk::MAX_RSA_BITS
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Parse a key set's JWKs and PEM keys into typed keys; `require_private`
@@ -606,19 +628,16 @@ fn compile_keys(set: &KeySet, path: &str, require_private: bool) -> Result<Vec<J
         return Err(ConfigError::new(path, format!("at most {MAX_KEYS} keys")));
     }
     let mut out = Vec::with_capacity(set.keys.len() + set.pem.len());
-    let check = |key: Jwk, at: &str| {
-        if require_private && !key.key.is_private() {
-            return Err(ConfigError::new(
-                at,
-                "a decryption key must be private or secret (`d` or `k`)",
-            ));
+    let check = |key: Jwk, at: &str, modulus: &str| {
+        if require_private {
+            check_decryption_key(&key, at, modulus)?;
         }
         Ok(key)
     };
     for (i, value) in set.keys.iter().enumerate() {
         let at = format!("{path}.keys[{i}]");
         let key = jwk::parse_jwk(value).map_err(|e| e.under(&at))?;
-        out.push(check(key, &at)?);
+        out.push(check(key, &at, "n")?);
     }
     for (i, pem) in set.pem.iter().enumerate() {
         let at = format!("{path}.pem[{i}]");
@@ -632,6 +651,12 @@ fn compile_keys(set: &KeySet, path: &str, require_private: bool) -> Result<Vec<J
                     "not a supported JOSE algorithm",
                 ));
             }
+            if !fit::jwk_alg(alg, &key) {
+                return Err(ConfigError::new(
+                    format!("{at}.alg"),
+                    format!("`{alg}` does not fit this {} key", key.describe()),
+                ));
+            }
         }
         let key = Jwk {
             kid: pem.kid.clone(),
@@ -640,7 +665,7 @@ fn compile_keys(set: &KeySet, path: &str, require_private: bool) -> Result<Vec<J
             key_ops: None,
             key,
         };
-        out.push(check(key, &at)?);
+        out.push(check(key, &at, "pem")?);
     }
     if !require_private {
         jwk::check_verification_set(&out).map_err(|e| e.under(path))?;

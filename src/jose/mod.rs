@@ -1,5 +1,6 @@
 //! JOSE building blocks: strict base64url and JSON, algorithm names, headers,
-//! keys ([`jwk`]), encryption ([`jwe`]) and signatures ([`jws`]).
+//! keys ([`jwk`]), which key fits which algorithm ([`fit`]), encryption
+//! ([`jwe`]) and signatures ([`jws`]).
 //!
 //! Everything here is strict on purpose: padding, non-alphabet characters and
 //! duplicate JSON member names are errors, unknown algorithms are errors, and
@@ -8,6 +9,7 @@
 
 pub mod alg;
 pub mod b64;
+pub mod fit;
 pub mod header;
 pub mod json;
 pub mod jwe;

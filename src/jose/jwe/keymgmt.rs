@@ -1,11 +1,13 @@
-//! Key management dispatch (RFC 7518 §4): which key fits which algorithm,
-//! and how the CEK is recovered (decryption) or produced (minting).
+//! Key management dispatch (RFC 7518 §4): how the CEK is recovered
+//! (decryption) or produced (minting). Which key fits which algorithm is
+//! [`fit`]'s decision, checked first in both directions.
 
 use super::{aesgcmkw, aeskw, ecdh, rsaoaep};
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg};
 use crate::jose::b64;
+use crate::jose::fit;
 use crate::jose::header::JweHeader;
-use crate::jose::jwk::{EcKey, Key, OkpKey, RsaKey};
+use crate::jose::jwk::{Key, RsaKey};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
@@ -15,26 +17,6 @@ pub struct Wrapped {
     pub encrypted_key: Vec<u8>,
     /// Header members the algorithm adds (`epk`, `iv`, `tag`).
     pub header_members: Map<String, Value>,
-}
-
-/// True when `key` has the type `alg` needs for decryption. Lengths of
-/// symmetric keys are checked in [`unwrap_cek`], so a wrong-size key takes
-/// the same failure path as a wrong key.
-pub fn fits(alg: KeyManagementAlg, key: &Key) -> bool {
-    use KeyManagementAlg::*;
-    match alg {
-        Dir | A128Kw | A192Kw | A256Kw | A128GcmKw | A192GcmKw | A256GcmKw => {
-            matches!(key, Key::Oct(_))
-        }
-        RsaOaep | RsaOaep256 | RsaOaep384 | RsaOaep512 => {
-            matches!(key, Key::Rsa(RsaKey::Private(_)))
-        }
-        EcdhEs | EcdhEsA128Kw | EcdhEsA192Kw | EcdhEsA256Kw => matches!(
-            key,
-            Key::Ec(EcKey::P256Private(_) | EcKey::P384Private(_) | EcKey::P521Private(_))
-                | Key::Okp(OkpKey::X25519Private(_))
-        ),
-    }
 }
 
 fn expect_len(
@@ -55,6 +37,9 @@ pub fn unwrap_cek(
     encrypted_key: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, &'static str> {
     use KeyManagementAlg::*;
+    if !fit::decryption(header, encrypted_key.len(), key) {
+        return Err("the key does not fit the token");
+    }
     let cek = match (header.alg, key) {
         (Dir, Key::Oct(k)) => {
             if !encrypted_key.is_empty() {
@@ -62,16 +47,8 @@ pub fn unwrap_cek(
             }
             Zeroizing::new(k.to_vec())
         }
-        (A128Kw | A192Kw | A256Kw, Key::Oct(k)) => {
-            if Some(k.len()) != header.alg.wrap_key_len() {
-                return Err("key-wrapping key has the wrong size for alg");
-            }
-            aeskw::unwrap(k, encrypted_key)?
-        }
+        (A128Kw | A192Kw | A256Kw, Key::Oct(k)) => aeskw::unwrap(k, encrypted_key)?,
         (A128GcmKw | A192GcmKw | A256GcmKw, Key::Oct(k)) => {
-            if Some(k.len()) != header.alg.wrap_key_len() {
-                return Err("key-wrapping key has the wrong size for alg");
-            }
             let (Some(iv), Some(tag)) = (&header.iv, &header.tag) else {
                 return Err("AES-GCMKW without iv and tag");
             };
@@ -117,16 +94,19 @@ pub fn wrap_cek(
     apv: &[u8],
 ) -> Result<Wrapped, &'static str> {
     use KeyManagementAlg::*;
+    if !fit::key_management(alg, enc, key) {
+        return Err("the key does not fit the algorithm");
+    }
     let mut header_members = Map::new();
     let fresh = || ecdh::random_key(enc.key_len());
     let (cek, encrypted_key) = match (alg, key) {
         (Dir, Key::Oct(k)) => (expect_len(Zeroizing::new(k.to_vec()), enc)?, Vec::new()),
-        (A128Kw | A192Kw | A256Kw, Key::Oct(k)) if Some(k.len()) == alg.wrap_key_len() => {
+        (A128Kw | A192Kw | A256Kw, Key::Oct(k)) => {
             let cek = fresh()?;
             let wrapped = aeskw::wrap(k, &cek)?;
             (cek, wrapped)
         }
-        (A128GcmKw | A192GcmKw | A256GcmKw, Key::Oct(k)) if Some(k.len()) == alg.wrap_key_len() => {
+        (A128GcmKw | A192GcmKw | A256GcmKw, Key::Oct(k)) => {
             let cek = fresh()?;
             let sealed = aesgcmkw::wrap(k, &cek)?;
             header_members.insert("iv".into(), Value::from(b64::encode(&sealed.iv)));

@@ -26,6 +26,13 @@ pub const MIN_RSA_BITS: usize = 2048;
 /// Largest RSA modulus we accept, in bits: bounds the cost of one operation.
 pub const MAX_RSA_BITS: usize = 8192;
 
+/// Largest RSA modulus of a *decryption* key, in bits. A private-key
+/// operation costs about the cube of the modulus size: one RSA-8192
+/// decryption is some eight RSA-4096 ones, and any request, with or without
+/// credentials, can ask for one. Verification (a public-key operation) stays
+/// cheap up to [`MAX_RSA_BITS`].
+pub const MAX_RSA_DECRYPTION_BITS: usize = 4096;
+
 /// An RSA key: the private half (which holds the public one) or only the public one.
 #[derive(Clone)]
 pub enum RsaKey {

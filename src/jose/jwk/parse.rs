@@ -7,7 +7,6 @@
 
 use super::{EcKey, Jwk, Key, KeyUse, OkpKey, RsaKey, MAX_RSA_BITS, MIN_RSA_BITS};
 use crate::error::ConfigError;
-use crate::jose::alg::{KeyManagementAlg, SignatureAlg};
 use crate::jose::b64;
 use rsa::traits::PrivateKeyParts;
 use rsa::BoxedUint;
@@ -199,48 +198,16 @@ pub fn parse_public_jwk_value(value: &Value) -> Result<Key, ConfigError> {
     }
 }
 
-/// The `alg` a JWK names must be one its key type can be used with.
-fn check_alg(alg: &str, key: &Key) -> Result<(), ConfigError> {
-    use KeyManagementAlg as K;
-    use SignatureAlg as S;
-    let fits = match (
-        KeyManagementAlg::from_name(alg),
-        SignatureAlg::from_name(alg),
-        key,
-    ) {
-        (Some(K::RsaOaep | K::RsaOaep256 | K::RsaOaep384 | K::RsaOaep512), _, Key::Rsa(_)) => true,
-        (_, Some(S::Rs256 | S::Rs384 | S::Rs512 | S::Ps256 | S::Ps384 | S::Ps512), Key::Rsa(_)) => {
-            true
-        }
-        (Some(K::EcdhEs | K::EcdhEsA128Kw | K::EcdhEsA192Kw | K::EcdhEsA256Kw), _, Key::Ec(_)) => {
-            true
-        }
-        (
-            Some(K::EcdhEs | K::EcdhEsA128Kw | K::EcdhEsA192Kw | K::EcdhEsA256Kw),
-            _,
-            Key::Okp(OkpKey::X25519Private(_) | OkpKey::X25519Public(_)),
-        ) => true,
-        (_, Some(S::Es256), Key::Ec(EcKey::P256Private(_) | EcKey::P256Public(_))) => true,
-        (_, Some(S::Es384), Key::Ec(EcKey::P384Private(_) | EcKey::P384Public(_))) => true,
-        (_, Some(S::Es512), Key::Ec(EcKey::P521Private(_) | EcKey::P521Public(_))) => true,
-        (_, Some(S::EdDsa), Key::Okp(OkpKey::Ed25519Private(_) | OkpKey::Ed25519Public(_))) => true,
-        (Some(k), _, Key::Oct(_)) => k.is_symmetric(),
-        // A `dir` key may name the content encryption it is for (RFC 7520 §5.6).
-        (None, None, Key::Oct(_))
-            if crate::jose::alg::ContentEncryptionAlg::from_name(alg).is_some() =>
-        {
-            true
-        }
-        (_, Some(s), Key::Oct(_)) => s.is_hmac(),
-        _ => false,
-    };
-    if fits {
+/// The `alg` a JWK names must be one its key can be used with
+/// ([`fit::jwk_alg`](crate::jose::fit::jwk_alg)).
+pub(crate) fn check_alg(alg: &str, key: &Key) -> Result<(), ConfigError> {
+    if crate::jose::fit::jwk_alg(alg, key) {
         Ok(())
     } else {
         Err(err(
             "alg",
             format!(
-                "`{alg}` is not a supported algorithm for a {} key",
+                "`{alg}` is not a supported algorithm for this {} key",
                 key.describe()
             ),
         ))

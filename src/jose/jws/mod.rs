@@ -2,10 +2,10 @@
 //! [`rsa`] (RS*, PS*), [`ecdsa`] (ES*), [`eddsa`] (EdDSA/Ed25519) and
 //! [`hmac`] (HS*).
 //!
-//! [`fits`] decides which key may verify which algorithm. It is the defence
-//! against algorithm confusion: an HMAC algorithm only ever fits an `oct`
-//! key, so a token "signed" with HS256 over an RSA public key's bytes finds
-//! no key at all.
+//! [`fit::signature`] decides which key may verify which algorithm. It is
+//! the defence against algorithm confusion: an HMAC algorithm only ever fits
+//! an `oct` key, so a token "signed" with HS256 over an RSA public key's
+//! bytes finds no key at all.
 
 pub mod ecdsa;
 pub mod eddsa;
@@ -14,27 +14,14 @@ pub mod rsa;
 
 use crate::jose::alg::SignatureAlg;
 use crate::jose::b64;
-use crate::jose::jwk::{EcKey, Jwk, Key, OkpKey};
+use crate::jose::fit;
+use crate::jose::jwk::{Jwk, Key};
 use serde_json::{Map, Value};
-
-/// True when `key` has the type, curve and size `alg` needs.
-pub fn fits(alg: SignatureAlg, key: &Key) -> bool {
-    use SignatureAlg::*;
-    match (alg, key) {
-        (Rs256 | Rs384 | Rs512 | Ps256 | Ps384 | Ps512, Key::Rsa(_)) => true,
-        (Es256, Key::Ec(EcKey::P256Private(_) | EcKey::P256Public(_))) => true,
-        (Es384, Key::Ec(EcKey::P384Private(_) | EcKey::P384Public(_))) => true,
-        (Es512, Key::Ec(EcKey::P521Private(_) | EcKey::P521Public(_))) => true,
-        (EdDsa, Key::Okp(OkpKey::Ed25519Private(_) | OkpKey::Ed25519Public(_))) => true,
-        (Hs256 | Hs384 | Hs512, Key::Oct(secret)) => hmac::key_long_enough(alg, secret),
-        _ => false,
-    }
-}
 
 /// Verify `signature` over `signing_input`. False for any mismatch,
 /// including a key that does not fit the algorithm.
 pub fn verify(alg: SignatureAlg, key: &Key, signing_input: &[u8], signature: &[u8]) -> bool {
-    if !fits(alg, key) {
+    if !fit::signature(alg, key) {
         return false;
     }
     match key {
@@ -47,7 +34,7 @@ pub fn verify(alg: SignatureAlg, key: &Key, signing_input: &[u8], signature: &[u
 
 /// Sign `signing_input` (CLI and tests).
 pub fn sign(alg: SignatureAlg, key: &Key, signing_input: &[u8]) -> Result<Vec<u8>, &'static str> {
-    if !fits(alg, key) {
+    if !fit::signature(alg, key) {
         return Err("the key does not fit the algorithm");
     }
     match key {
