@@ -198,6 +198,12 @@ fn single<'v>(
         }
         found = Some(v);
     }
+    // A cookie value may be quoted (RFC 6265 §4.1.1).
+    let found = found.map(|v| {
+        v.strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v)
+    });
     match found {
         None | Some("") => Ok(None),
         Some(v) if is_token(v) => Ok(Some(v)),
@@ -248,7 +254,7 @@ fn from_source<'r>(source: &Source, request: &Request<'r>) -> Result<Option<&'r 
         },
         Source::Cookie(name) => {
             let cookies = request.values("cookie").flat_map(|c| c.split(';'));
-            Ok(single(cookies, name, "cookie repeated")?.map(|t| t.trim_matches('"')))
+            single(cookies, name, "cookie repeated")
         }
     }
 }
@@ -416,6 +422,10 @@ mod tests {
         );
         assert_eq!(token("/x", &[("authorization", "Basic x")]), Ok(None));
         assert_eq!(token("/x?access_token=", &[]), Ok(None));
+        assert_eq!(
+            token("/x", &[("cookie", "session=\"quoted-token\"")]),
+            Ok(Some(("quoted-token".into(), 0b1000)))
+        );
     }
 
     #[test]
