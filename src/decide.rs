@@ -6,6 +6,12 @@
 //! send instead. It picks the route rule, extracts the token, serves it from
 //! the cache or runs [`pipeline::verify_token`], then checks the rule's
 //! provider and `required_claims`.
+//!
+//! A request that must wait (the provider's keys or first revocation list
+//! are on their way) gets [`Decision::Wait`] with what deciding again needs:
+//! the token, the rule and the header edits an allow would make — never the
+//! request's headers. [`redecide`] decides for it once the waiting room
+//! ([`crate::wait`]) says its provider's state changed.
 
 use crate::cache::Cache;
 use crate::config::request::{CompiledRule, PathMatch, Requirement, Source};
@@ -17,6 +23,7 @@ use crate::keystore::KeyStore;
 use crate::path;
 use crate::pipeline;
 use crate::verify::NO_KEY_FITS;
+use crate::wait::{Edits, Parked, WaitFor};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -95,13 +102,27 @@ pub struct Deny {
 pub enum Decision<'c> {
     Allow(Allow<'c>),
     Deny(Deny),
-    /// Hold the request until a fetch of this provider's `remote_jwks`
-    /// completes (first keys, or a refetch for an unknown `kid`), then decide
-    /// again; the host bounds the wait by the fetch timeout and then denies
-    /// with [`Reason::KeysUnavailable`].
-    Wait {
-        provider: usize,
-    },
+    /// Hold the request until this provider's keys (first keys, or a
+    /// refetch for an unknown `kid`) or first revocation list arrive, then
+    /// decide again with [`redecide`]; the waiting room ([`crate::wait`])
+    /// bounds the wait and then denies with [`WaitFor::timeout_reason`].
+    Wait(Parked),
+}
+
+/// The outcome of deciding again for a waiting request.
+#[derive(Debug, Clone)]
+pub enum Redecided<'c> {
+    /// Allow or deny.
+    Done(Decision<'c>),
+    /// Wait on, now for this.
+    Wait(WaitFor),
+}
+
+/// A token checked against a rule: accepted, answered, or to wait for.
+enum Checked<'c> {
+    Accepted(Rc<Verified>, CacheUse),
+    Done(Decision<'c>),
+    Wait(usize, WaitFor),
 }
 
 /// Without rules, or when none matches: a valid token from any provider.
@@ -190,9 +211,22 @@ fn from_shared(
     Some((Rc::new(Verified::new(index, provider, accepted)), until))
 }
 
-/// The denial for a request whose wait for keys ran out.
-pub fn keys_unavailable(config: &CompiledConfig) -> Decision<'_> {
-    deny(config, Reason::KeysUnavailable, None, None, CacheUse::Miss)
+/// The denial of a waiting request for `reason` (its wait ran out, or
+/// there was no room for it to wait).
+pub fn denial(config: &CompiledConfig, reason: Reason) -> Deny {
+    match deny(config, reason, None, None, CacheUse::None) {
+        Decision::Deny(d) => d,
+        // `deny` only ever denies; should that change, still deny.
+        Decision::Allow(_) | Decision::Wait(_) => Deny {
+            status: 401,
+            www_authenticate: Some(format!("Bearer realm=\"{}\"", config.realm)),
+            body: String::new(),
+            reason,
+            kid: None,
+            alg: None,
+            cache: CacheUse::None,
+        },
+    }
 }
 
 fn push_unique<'c>(list: &mut Vec<Cow<'c, str>>, name: Cow<'c, str>) {
@@ -317,77 +351,31 @@ pub fn decide<'c>(
         Err(reason) => return deny(config, reason, None, None, CacheUse::None),
     };
 
-    let (verified, cache_use) = match cache.get(found.token, now) {
-        Some(v) => (v, CacheUse::Hit),
-        None => match from_shared(cache, found.token, now, config) {
-            Some((verified, until)) => {
-                cache.keep(found.token, Rc::clone(&verified), until);
-                (verified, CacheUse::SharedHit)
-            }
-            None => match pipeline::verify_token_with(found.token, now, config, keys) {
-                Ok(accepted) => {
-                    let Some((index, provider)) = config.provider_with_index(&accepted.provider)
-                    else {
-                        return deny(config, Reason::Issuer, None, None, CacheUse::Miss);
-                    };
-                    let valid_until = accepted.expires_at.map(|exp| {
-                        exp.saturating_add(config.clock_skew_seconds)
-                            .saturating_sub(1)
-                    });
-                    let verified = Rc::new(Verified::new(index, provider, accepted));
-                    cache.insert(found.token, Rc::clone(&verified), now, valid_until);
-                    (verified, CacheUse::Miss)
-                }
-                Err(rejected) => {
-                    let provider = rejected
-                        .provider
-                        .as_deref()
-                        .and_then(|n| config.providers.iter().position(|p| p.name == n));
-                    return match (rejected.reason, provider) {
-                        // The issuer's first keys are on their way.
-                        (Reason::KeysUnavailable, Some(p)) if keys.waiting_for_first_keys(p) => {
-                            Decision::Wait { provider: p }
-                        }
-                        // Perhaps the keys rotated: refetch (rate-limited) and retry.
-                        (NO_KEY_FITS, Some(p)) if keys.unknown_kid(p, now) => {
-                            Decision::Wait { provider: p }
-                        }
-                        (reason, _) => {
-                            deny(config, reason, rejected.kid, rejected.alg, CacheUse::Miss)
-                        }
-                    };
-                }
-            },
-        },
-    };
-
-    let accepted = &verified.accepted;
-    // Checked on every request, cached or not, so a revocation takes effect
-    // without waiting for the cache entry to expire.
-    // Both the configured list and the fetched one.
-    let provider = config.providers.get(verified.provider);
-    let revoked = match provider {
-        Some(p) => {
-            p.is_revoked(&accepted.claims) || keys.is_revoked(verified.provider, &accepted.claims)
+    let (verified, cache_use) = match check_token(rule, found.token, now, config, cache, keys) {
+        Checked::Accepted(verified, cache_use) => (verified, cache_use),
+        Checked::Done(decision) => return decision,
+        Checked::Wait(provider, why) => {
+            let mut take = Vec::new();
+            let rewrite = take_token(config, request, &found, &mut take);
+            let edits = Edits {
+                remove: owned(strip_spoofed(config, request, &[])),
+                take: owned(take),
+                rewrite,
+            };
+            return Decision::Wait(Parked {
+                provider,
+                why,
+                rule: config.rules.iter().position(|r| std::ptr::eq(r, rule)),
+                token: found.token.to_string(),
+                timeout_ms: keys.wait_timeout_ms(provider, why),
+                edits,
+            });
         }
-        None => true,
     };
-    if revoked {
-        return deny(config, Reason::Revoked, None, None, cache_use);
-    }
-    if let Requirement::Provider(i) = rule.requires {
-        if i != verified.provider {
-            return deny(config, Reason::Issuer, None, None, cache_use);
-        }
-    }
-    if !rule
-        .required_claims
-        .iter()
-        .all(|(path, values)| claim_matches(&accepted.claims, path, values))
-    {
-        return deny(config, Reason::Forbidden, None, None, cache_use);
-    }
-    let forward_token = provider.is_some_and(|p| p.forward);
+    let forward_token = config
+        .providers
+        .get(verified.provider)
+        .is_some_and(|p| p.forward);
     let mut remove = strip_spoofed(config, request, &verified.headers);
     let rewrite = if forward_token {
         Vec::new()
@@ -401,4 +389,144 @@ pub fn decide<'c>(
         record_identity: config.identity_in_filter_state,
         cache: cache_use,
     })
+}
+
+fn owned(names: Vec<Cow<'_, str>>) -> Vec<String> {
+    names.into_iter().map(Cow::into_owned).collect()
+}
+
+/// Decide again for a request that waited: with the rule, the token and
+/// the header edits it was parked with ([`Decision::Wait`]), at `now`, with
+/// the keys as they are now.
+pub fn redecide<'c>(
+    parked: &Parked,
+    now: u64,
+    config: &'c CompiledConfig,
+    cache: &mut Cache,
+    keys: &mut KeyStore,
+) -> Redecided<'c> {
+    let default_rule = DEFAULT_RULE;
+    let rule = match parked.rule {
+        None => &default_rule,
+        Some(i) => match config.rules.get(i) {
+            Some(rule) => rule,
+            // Not from this configuration: fail closed.
+            None => {
+                return Redecided::Done(Decision::Deny(denial(config, parked.why.timeout_reason())))
+            }
+        },
+    };
+    let (verified, cache_use) = match check_token(rule, &parked.token, now, config, cache, keys) {
+        Checked::Accepted(verified, cache_use) => (verified, cache_use),
+        Checked::Done(decision) => return Redecided::Done(decision),
+        Checked::Wait(_, why) => return Redecided::Wait(why),
+    };
+    let forward_token = config
+        .providers
+        .get(verified.provider)
+        .is_some_and(|p| p.forward);
+    // Every managed header the request carried goes, even one this decision
+    // sets (removed, then set: the same result as for a fresh request).
+    let edits = &parked.edits;
+    let mut remove: Vec<Cow<'c, str>> = edits.remove.iter().cloned().map(Cow::Owned).collect();
+    let rewrite = if forward_token {
+        Vec::new()
+    } else {
+        remove.extend(edits.take.iter().cloned().map(Cow::Owned));
+        edits.rewrite.clone()
+    };
+    Redecided::Done(Decision::Allow(Allow {
+        remove,
+        rewrite,
+        verified: Some(verified),
+        record_identity: config.identity_in_filter_state,
+        cache: cache_use,
+    }))
+}
+
+/// Everything about `token` under `rule` that does not depend on the rest
+/// of the request: the caches or the pipeline, revocation, the rule's
+/// provider and `required_claims`.
+fn check_token<'c>(
+    rule: &CompiledRule,
+    token: &str,
+    now: u64,
+    config: &'c CompiledConfig,
+    cache: &mut Cache,
+    keys: &mut KeyStore,
+) -> Checked<'c> {
+    let done =
+        |reason, kid, alg, cache_use| Checked::Done(deny(config, reason, kid, alg, cache_use));
+    let (verified, cache_use) = match cache.get(token, now) {
+        Some(v) => (v, CacheUse::Hit),
+        None => match from_shared(cache, token, now, config) {
+            Some((verified, until)) => {
+                cache.keep(token, Rc::clone(&verified), until);
+                (verified, CacheUse::SharedHit)
+            }
+            None => match pipeline::verify_token_with(token, now, config, keys) {
+                Ok(accepted) => {
+                    let Some((index, provider)) = config.provider_with_index(&accepted.provider)
+                    else {
+                        return done(Reason::Issuer, None, None, CacheUse::Miss);
+                    };
+                    let valid_until = accepted.expires_at.map(|exp| {
+                        exp.saturating_add(config.clock_skew_seconds)
+                            .saturating_sub(1)
+                    });
+                    let verified = Rc::new(Verified::new(index, provider, accepted));
+                    cache.insert(token, Rc::clone(&verified), now, valid_until);
+                    (verified, CacheUse::Miss)
+                }
+                Err(rejected) => {
+                    let provider = rejected
+                        .provider
+                        .as_deref()
+                        .and_then(|n| config.providers.iter().position(|p| p.name == n));
+                    return match (rejected.reason, provider) {
+                        // The issuer's first keys are on their way.
+                        (Reason::KeysUnavailable, Some(p)) if keys.waiting_for_first_keys(p) => {
+                            Checked::Wait(p, WaitFor::FirstKeys)
+                        }
+                        // Perhaps the keys rotated: refetch (rate-limited) and retry.
+                        (NO_KEY_FITS, Some(p)) if keys.unknown_kid(p, now) => {
+                            Checked::Wait(p, WaitFor::UnknownKid)
+                        }
+                        (reason, _) => done(reason, rejected.kid, rejected.alg, CacheUse::Miss),
+                    };
+                }
+            },
+        },
+    };
+
+    let accepted = &verified.accepted;
+    // Checked on every request, cached or not, so a revocation takes effect
+    // without waiting for the cache entry to expire. Both the configured
+    // list and the fetched one (`None`: a fetched list has not arrived yet).
+    let revoked = match config.providers.get(verified.provider) {
+        Some(p) if p.is_revoked(&accepted.claims) => Some(true),
+        Some(_) => keys.revoked(verified.provider, &accepted.claims),
+        None => Some(true),
+    };
+    if revoked == Some(true) {
+        return done(Reason::Revoked, None, None, cache_use);
+    }
+    if let Requirement::Provider(i) = rule.requires {
+        if i != verified.provider {
+            return done(Reason::Issuer, None, None, cache_use);
+        }
+    }
+    if !rule
+        .required_claims
+        .iter()
+        .all(|(path, values)| claim_matches(&accepted.claims, path, values))
+    {
+        return done(Reason::Forbidden, None, None, cache_use);
+    }
+    // Fail closed: a fetched list that has not arrived may name this token.
+    // Checked last, so a request denied anyway does not wait.
+    if revoked.is_none() {
+        return Checked::Wait(verified.provider, WaitFor::Revocation);
+    }
+    Checked::Accepted(verified, cache_use)
 }

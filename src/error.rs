@@ -51,6 +51,9 @@ pub enum Reason {
     /// scheme but is not `<scheme> <token>`, or several comma-joined
     /// credentials. An invalid token, never a missing one.
     Ambiguous(&'static str),
+    /// The provider's fetched revocation list has never arrived (and its
+    /// `revocation.fail_open` is false): fail closed.
+    RevocationUnavailable,
 }
 
 impl Reason {
@@ -71,6 +74,7 @@ impl Reason {
             Reason::KeysUnavailable => "jwks_unavailable",
             Reason::Path(_) => "path",
             Reason::Ambiguous(_) => "ambiguous",
+            Reason::RevocationUnavailable => "revocation_unavailable",
         }
     }
 
@@ -93,6 +97,7 @@ impl Reason {
             Reason::Forbidden => "required claims not satisfied",
             Reason::Revoked => "token revoked",
             Reason::KeysUnavailable => "the issuer's keys are not available",
+            Reason::RevocationUnavailable => "the provider's revocation list has not arrived",
         }
     }
 
@@ -135,6 +140,7 @@ impl Reason {
         "jwks_unavailable",
         "path",
         "ambiguous",
+        "revocation_unavailable",
     ];
 }
 

@@ -8,11 +8,18 @@
 //! came) and *what to keep* (a failed or malformed fetch never replaces the
 //! last good keys or list). The host does the fetching and passes the clock
 //! and the bodies in: the store reads neither.
+//!
+//! Each provider has a *revision* that moves on when what a waiting request
+//! could be decided differently with has changed: new keys, a new list or a
+//! new JWKS location, or a refetch that ended (well or not) while keys were
+//! already there (the unknown-`kid` waiters can then be answered). The
+//! waiting room ([`crate::wait`]) re-decides a waiter only then.
 
 use crate::config::compile::{RemoteSource, MAX_REVOKED};
 use crate::config::{CompiledConfig, Provider};
 use crate::jose::jwk::Jwk;
 use crate::jose::{json, jwk};
+use crate::wait::WaitFor;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -108,6 +115,10 @@ pub struct KeyStore {
     entries: Vec<Entry>,
     names: Vec<String>,
     issuers: Vec<String>,
+    /// Per provider: `revocation.fail_open`.
+    fail_open: Vec<bool>,
+    /// Per provider: see the module documentation.
+    revisions: Vec<u64>,
 }
 
 /// A revocation list: two arrays of strings, bounded.
@@ -166,7 +177,36 @@ impl KeyStore {
             entries,
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
             issuers: config.providers.iter().map(|p| p.issuer.clone()).collect(),
+            fail_open: config
+                .providers
+                .iter()
+                .map(|p| p.revocation_fail_open)
+                .collect(),
+            revisions: vec![0; config.providers.len()],
         }
+    }
+
+    /// Every provider's revision, by provider index.
+    pub fn revisions(&self) -> &[u64] {
+        &self.revisions
+    }
+
+    fn bump(&mut self, provider: usize) {
+        if let Some(r) = self.revisions.get_mut(provider) {
+            *r = r.wrapping_add(1);
+        }
+    }
+
+    /// True when entry `id` holds content (keys, a list, or for discovery
+    /// a JWKS location): whether a failure keeps a last good one.
+    pub fn has_content(&self, id: usize) -> bool {
+        self.entries.get(id).is_some_and(|e| match e.kind {
+            Resource::Jwks => e.keys.is_some(),
+            Resource::Revocation => e.revoked.is_some(),
+            Resource::Discovery => self
+                .entry(e.provider, Resource::Jwks)
+                .is_some_and(|j| j.target.is_some()),
+        })
     }
 
     fn entry(&self, provider: usize, kind: Resource) -> Option<&Entry> {
@@ -186,6 +226,7 @@ impl KeyStore {
     /// response cannot stop the refreshes.
     pub fn due(&mut self, now: u64) -> Vec<Fetch> {
         let mut due = Vec::new();
+        let mut lost = Vec::new();
         for (id, e) in self.entries.iter_mut().enumerate() {
             let Some(target) = &e.target else { continue };
             if let Some(started) = e.in_flight {
@@ -197,6 +238,9 @@ impl KeyStore {
                 }
                 e.failures = e.failures.saturating_add(1);
                 e.in_flight = None;
+                if e.kind == Resource::Jwks && e.keys.is_some() {
+                    lost.push(e.provider);
+                }
             }
             if now >= e.due_at {
                 e.in_flight = Some(now);
@@ -208,6 +252,9 @@ impl KeyStore {
                     timeout_ms: target.timeout_ms,
                 });
             }
+        }
+        for provider in lost {
+            self.bump(provider);
         }
         due
     }
@@ -231,15 +278,23 @@ impl KeyStore {
         }
     }
 
-    /// How long a request may wait for `provider`'s keys, seconds.
-    pub fn wait_timeout_s(&self, provider: usize) -> u64 {
+    /// How long a request may wait for `why` of `provider`, milliseconds:
+    /// the fetch timeouts on the way (discovery then JWKS for the first
+    /// keys; the JWKS for a refetch; the list's for a revocation list).
+    pub fn wait_timeout_ms(&self, provider: usize, why: WaitFor) -> u64 {
+        let counts = |e: &&Entry| match why {
+            WaitFor::FirstKeys => e.kind != Resource::Revocation,
+            WaitFor::UnknownKid => e.kind == Resource::Jwks,
+            WaitFor::Revocation => e.kind == Resource::Revocation,
+        };
         self.entries
             .iter()
-            .filter(|e| e.provider == provider && e.kind != Resource::Revocation)
+            .filter(|e| e.provider == provider)
+            .filter(counts)
             .filter_map(|e| e.target.as_ref())
-            .map(|t| t.timeout_ms.div_ceil(1000))
-            .sum::<u64>()
-            .max(1)
+            .map(|t| t.timeout_ms)
+            .fold(0u64, u64::saturating_add)
+            .max(100)
     }
 
     /// A fetch for entry `id` answered with `status` and `body` (`status`
@@ -285,6 +340,14 @@ impl KeyStore {
                 },
                 _ => Err(FetchError::Failed),
             };
+        // What a waiter could be decided with has changed: new content, or
+        // a refetch ended while keys were there (answer unknown-kid waiters).
+        let had_keys = self
+            .entry(provider, Resource::Jwks)
+            .is_some_and(|j| j.keys.is_some());
+        if result.is_ok() || (kind == Resource::Jwks && had_keys) {
+            self.bump(provider);
+        }
         let Some(e) = self.entries.get_mut(id) else {
             return result;
         };
@@ -361,7 +424,8 @@ impl KeyStore {
         let Some(interval) = e.target.as_ref().map(|t| t.refetch_interval_s) else {
             return false;
         };
-        if e.in_flight.is_some() {
+        // A fetch under way, or due and starting at the host's next pass.
+        if e.in_flight.is_some() || e.due_at <= now {
             return true;
         }
         if e.last_unknown_kid_fetch
@@ -374,14 +438,21 @@ impl KeyStore {
         true
     }
 
-    /// True when the fetched revocation list of `provider` names the
-    /// token's `jti` or `sub` (a set lookup, not a scan).
-    pub fn is_revoked(&self, provider: usize, claims: &Map<String, Value>) -> bool {
-        let Some((jti, sub)) = self
-            .entry(provider, Resource::Revocation)
-            .and_then(|e| e.revoked.as_ref())
-        else {
-            return false;
+    /// Whether the fetched revocation list of `provider` names the token's
+    /// `jti` or `sub` (a set lookup, not a scan): `None` when the provider
+    /// fetches a list and none has arrived yet (fail closed: the caller waits
+    /// or denies), unless its `revocation.fail_open`.
+    pub fn revoked(&self, provider: usize, claims: &Map<String, Value>) -> Option<bool> {
+        let Some(entry) = self.entry(provider, Resource::Revocation) else {
+            return Some(false);
+        };
+        let Some((jti, sub)) = entry.revoked.as_ref() else {
+            return self
+                .fail_open
+                .get(provider)
+                .copied()
+                .unwrap_or(false)
+                .then_some(false);
         };
         let listed = |set: &HashSet<String>, name: &str| {
             claims
@@ -389,7 +460,7 @@ impl KeyStore {
                 .and_then(Value::as_str)
                 .is_some_and(|v| set.contains(v))
         };
-        listed(jti, "jti") || listed(sub, "sub")
+        Some(listed(jti, "jti") || listed(sub, "sub"))
     }
 }
 
@@ -582,19 +653,84 @@ mod tests {
         assert_eq!(due.len(), 2);
         let rev = due.iter().find(|f| f.path == "/revoked").unwrap().id;
         let claims = |jti: &str| json!({"jti": jti, "sub": "s"}).as_object().unwrap().clone();
-        assert!(!store.is_revoked(idp, &claims("stolen")));
+        assert_eq!(
+            store.revoked(idp, &claims("stolen")),
+            None,
+            "no list yet: unknown, not \"not revoked\""
+        );
         assert_eq!(
             store.fetched(rev, 1000, Some(200), br#"{"jti": ["stolen"], "sub": []}"#),
             Ok(1)
         );
-        assert!(store.is_revoked(idp, &claims("stolen")));
-        assert!(!store.is_revoked(idp, &claims("fine")));
+        assert_eq!(store.revoked(idp, &claims("stolen")), Some(true));
+        assert_eq!(store.revoked(idp, &claims("fine")), Some(false));
         // A broken list keeps the last good one.
         let _ = store.due(1009);
         assert_eq!(
             store.fetched(rev, 1009, Some(200), br#"{"jti": "stolen"}"#),
             Err(FetchError::Malformed)
         );
-        assert!(store.is_revoked(idp, &claims("stolen")));
+        assert_eq!(store.revoked(idp, &claims("stolen")), Some(true));
+    }
+
+    #[test]
+    fn revisions_move_when_a_waiter_could_be_decided_differently() {
+        let config = config(json!({}));
+        let idp = config
+            .providers
+            .iter()
+            .position(|p| p.name == "idp")
+            .unwrap();
+        let mut store = KeyStore::new(&config);
+        let id = store.due(1000)[0].id;
+        let at = |s: &KeyStore| s.revisions()[idp];
+        // No keys yet and the fetch fails: nothing to re-decide with.
+        store.fetched(id, 1000, Some(503), b"").unwrap_err();
+        assert_eq!(at(&store), 0);
+        let _ = store.due(1001);
+        store.fetched(id, 1001, Some(200), JWKS).unwrap();
+        assert_eq!(at(&store), 1, "the first keys");
+        // A refetch that fails while keys are there: unknown-kid waiters
+        // can now be told no.
+        assert!(store.unknown_kid(idp, 1002));
+        let _ = store.due(1002);
+        store.fetched(id, 1002, None, b"").unwrap_err();
+        assert_eq!(at(&store), 2);
+        // So does an answer that never came.
+        let _ = store.due(1100);
+        let _ = store.due(1110);
+        assert_eq!(at(&store), 3);
+        assert_eq!(store.revisions().len(), config.providers.len());
+    }
+
+    #[test]
+    fn revocation_fail_open_only_before_the_first_list() {
+        let open = config(
+            json!({"revocation": {"http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}, "fail_open": true}}),
+        );
+        let idp = open.providers.iter().position(|p| p.name == "idp").unwrap();
+        let local = 1 - idp;
+        let mut store = KeyStore::new(&open);
+        let claims = json!({"jti": "stolen"}).as_object().unwrap().clone();
+        assert_eq!(store.revoked(idp, &claims), Some(false), "fail open");
+        assert_eq!(
+            store.revoked(local, &claims),
+            Some(false),
+            "no list to wait for"
+        );
+        let rev = store
+            .due(1000)
+            .iter()
+            .find(|f| f.path == "/revoked")
+            .unwrap()
+            .id;
+        assert!(!store.has_content(rev));
+        store
+            .fetched(rev, 1000, Some(200), br#"{"jti": ["stolen"]}"#)
+            .unwrap();
+        assert!(store.has_content(rev));
+        assert_eq!(store.revoked(idp, &claims), Some(true));
+        assert!(store.wait_timeout_ms(idp, WaitFor::Revocation) == 5000);
+        assert!(store.wait_timeout_ms(idp, WaitFor::FirstKeys) == 2000);
     }
 }

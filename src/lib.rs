@@ -13,7 +13,12 @@
 //! 4. [`validate`] — check `exp`, `nbf`, `iss`, `aud` and `typ`;
 //!    ([`pipeline`] is steps 2–4 as one function, shared by the filter and the CLI);
 //! 5. [`decide`]   — route rules, `required_claims` and the [`cache`]: allow or deny;
-//! 6. [`forward`]  — the headers an accepted request carries upstream.
+//! 6. [`forward`]  — the headers an accepted request carries upstream;
+//!
+//! and, when the issuer's remote keys or first revocation list are not there
+//! yet, [`wait`] — the waiting room: what may wait (bounded by count, bytes
+//! and per provider), until when, and which waiters to re-decide (with
+//! [`decide::redecide`]) or deny, a small batch per host callback.
 //!
 //! Everything above is a pure core: it never reads the clock or the environment,
 //! and it knows nothing of proxy-wasm. `now` is an argument, keys are parsed once
@@ -49,6 +54,8 @@ pub mod pipeline;
 pub mod validate;
 #[forbid(unsafe_code)]
 pub mod verify;
+#[forbid(unsafe_code)]
+pub mod wait;
 
 #[cfg(all(target_arch = "wasm32", feature = "filter"))]
 mod filter;

@@ -753,3 +753,95 @@ fn a_token_is_verified_once_across_workers() {
     );
     assert!(fresh.is_empty());
 }
+
+/// A provider whose revocation list is fetched: before the first list a
+/// valid token waits (with what an allow needs, not the headers), and is
+/// decided again from that once the list is there.
+#[test]
+fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
+    use jwe_authn::decide::{redecide, Redecided};
+    use jwe_authn::wait::WaitFor;
+    let s = setup(
+        json!({"from_params": ["access_token"]}),
+        json!({
+            "claim_to_headers": [{"header_name": "x-sub", "claim_name": "sub"}],
+            "revocation": {"http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}}
+        }),
+    );
+    let mut cache = Cache::new(100, 300);
+    let mut keys = KeyStore::new(&s.config);
+    let mut c = claims();
+    c["jti"] = json!("t-1");
+    let path = format!("/orders?a=1&access_token={}", token(&s, &c));
+    let headers: Vec<(String, String)> = [("x-sub", "mallory"), ("x_sub", "mallory")]
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    let request = Request {
+        method: "GET",
+        path: &path,
+        headers: &headers,
+    };
+    let decision = jwe_authn::decide::decide(&request, NOW, &s.config, &mut cache, &mut keys);
+    let Decision::Wait(parked) = decision else {
+        panic!("no list yet: the request waits, got {decision:?}");
+    };
+    assert_eq!(parked.why, WaitFor::Revocation);
+    assert!(parked.edits.remove.iter().any(|n| n == "x-sub"));
+    assert!(parked.edits.remove.iter().any(|n| n == "x_sub"));
+    assert_eq!(
+        parked.edits.rewrite,
+        vec![(":path", "/orders?a=1".to_string())],
+        "the token leaves the path"
+    );
+    // Still no list: decided again, it waits on.
+    assert!(matches!(
+        redecide(&parked, NOW, &s.config, &mut cache, &mut keys),
+        Redecided::Wait(WaitFor::Revocation)
+    ));
+    // The list arrives and does not name it: allowed, with the edits.
+    let fetch = keys
+        .due(NOW)
+        .into_iter()
+        .find(|f| f.path == "/revoked")
+        .unwrap();
+    keys.fetched(fetch.id, NOW, Some(200), br#"{"jti": ["other"]}"#)
+        .unwrap();
+    let Redecided::Done(Decision::Allow(allow)) =
+        redecide(&parked, NOW, &s.config, &mut cache, &mut keys)
+    else {
+        panic!("allowed once the list is there");
+    };
+    assert!(removes(&allow, "x-sub") && removes(&allow, "x_sub"));
+    assert_eq!(allow.rewrite, parked.edits.rewrite);
+    assert!(allow
+        .add()
+        .iter()
+        .any(|(n, v)| n == "x-sub" && v == "alice"));
+    // A list that names it: revoked.
+    let fetch = keys
+        .due(NOW + 120)
+        .into_iter()
+        .find(|f| f.path == "/revoked")
+        .unwrap();
+    keys.fetched(fetch.id, NOW + 120, Some(200), br#"{"jti": ["t-1"]}"#)
+        .unwrap();
+    match redecide(&parked, NOW + 120, &s.config, &mut cache, &mut keys) {
+        Redecided::Done(Decision::Deny(d)) => assert_eq!(d.reason, Reason::Revoked),
+        other => panic!("revoked, got {other:?}"),
+    }
+}
+
+#[test]
+fn revocation_fail_open_needs_a_fetched_list() {
+    let enc = key(KeyType::Oct { bytes: 32 }, "e");
+    let sig = key(KeyType::P256, "s");
+    let mut config = config_value(&[private(&enc)], &[public(&sig)], json!({}));
+    config["providers"]["test"]["revocation"] = json!({"jti": ["x"], "fail_open": true});
+    let err = CompiledConfig::from_json(&config.to_string()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("providers.test.revocation.fail_open"),
+        "{err}"
+    );
+}

@@ -15,149 +15,18 @@
 mod common;
 #[path = "e2e/harness.rs"]
 mod harness;
+#[path = "e2e/idp.rs"]
+mod idp;
 
-use common::{mint, public};
-use harness::Envoy;
+use common::mint;
+use harness::{demo_key, Envoy};
+use idp::*;
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
-use jwe_authn::jose::jwk::{generate, parse_jwk, Jwk, KeyType};
 use serde_json::json;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-/// What the JWKS server answers.
-struct Answer {
-    status: u16,
-    body: String,
-    delay: Duration,
-    hits: u32,
-    /// Other paths: (path, body), served with 200 and no delay.
-    routes: Vec<(String, String)>,
-}
-
-fn answer(body: String, delay: Duration) -> Arc<Mutex<Answer>> {
-    Arc::new(Mutex::new(Answer {
-        status: 200,
-        body,
-        delay,
-        hits: 0,
-        routes: Vec::new(),
-    }))
-}
-
-/// A JWKS server on a free loopback port; answers as `Answer` says.
-fn jwks_server(answer: Arc<Mutex<Answer>>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let answer = Arc::clone(&answer);
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                let path = line.split(' ').nth(1).unwrap_or_default().to_string();
-                line.clear();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let (status, body, delay) = {
-                    let mut a = answer.lock().unwrap();
-                    match a.routes.iter().find(|(p, _)| *p == path) {
-                        Some((_, body)) => (200, body.clone(), Duration::ZERO),
-                        None => {
-                            a.hits += 1;
-                            (a.status, a.body.clone(), a.delay)
-                        }
-                    }
-                };
-                std::thread::sleep(delay);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            });
-        }
-    });
-    port
-}
-
-/// The filter's own lines of the Envoy log, for assertion messages.
-fn filter_log(envoy: &Envoy) -> String {
-    envoy
-        .log()
-        .lines()
-        .filter(|l| l.contains("wasm"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn demo_key(name: &str) -> Jwk {
-    let text = std::fs::read_to_string(harness::root().join("envoy/demo").join(name)).unwrap();
-    parse_jwk(&serde_json::from_str(&text).unwrap()).unwrap()
-}
-
-fn signer(kid: &str) -> Jwk {
-    Jwk {
-        kid: Some(kid.into()),
-        ..Jwk::bare(generate(KeyType::P256).unwrap())
-    }
-}
-
-fn jwks(keys: &[&Jwk]) -> String {
-    json!({"keys": keys.iter().map(|k| public(k)).collect::<Vec<_>>()}).to_string()
-}
-
-fn token(signer: &Jwk) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({"iss": "https://idp.demo.example", "sub": "alice", "aud": "orders-api", "scope": "orders:read", "exp": now + 600});
-    format!(
-        "Bearer {}",
-        mint(
-            Sig::Es256,
-            signer,
-            Alg::EcdhEsA256Kw,
-            Enc::A256Gcm,
-            &demo_key("encrypt.pub.jwk"),
-            &claims
-        )
-    )
-}
-
-/// envoy/envoy.yaml with the provider's keys fetched from the JWKS server
-/// through a new `idp` cluster.
-fn with_remote_jwks(text: String, port: u16, timeout: &str, cache_duration: &str) -> String {
-    let remote = format!(
-        r#""remote_jwks": {{"http_uri": {{"uri": "http://idp.test/.well-known/jwks.json", "cluster": "idp", "timeout": "{timeout}"}}, "cache_duration": "{cache_duration}", "unknown_kid_refetch_interval": "30s"}},"#
-    );
-    with_keys_from(text, port, &remote)
-}
-
-/// envoy/envoy.yaml with the provider's `local_jwks` replaced by `keys`
-/// (JSON members ending in a comma) and an `idp` cluster to `port`.
-fn with_keys_from(text: String, port: u16, keys: &str) -> String {
-    let start = text.find(r#""local_jwks": {"#).unwrap();
-    let end = start + text[start..].find(r#""forward_jws_header""#).unwrap();
-    let text = format!(
-        "{}{keys}\n                        {}",
-        &text[..start],
-        &text[end..]
-    );
-    text.replace(
-        "  clusters:\n",
-        &format!(
-            "  clusters:\n  - name: idp\n    type: STATIC\n    connect_timeout: 1s\n    load_assignment:\n      cluster_name: idp\n      endpoints:\n      - lb_endpoints:\n        - endpoint:\n            address:\n              socket_address: {{ address: 127.0.0.1, port_value: {port} }}\n"
-        ),
-    )
-}
 
 #[test]
 fn keys_are_fetched_rotated_and_kept_through_failures() {

@@ -48,6 +48,9 @@ pub struct Provider {
     pub discovery: bool,
     /// Where a revocation list is fetched from, if any.
     pub revocation_source: Option<RemoteSource>,
+    /// Before the first fetched list, treat nothing as revoked
+    /// (`revocation.fail_open`) rather than wait and deny.
+    pub revocation_fail_open: bool,
     /// Revoked `jti` and `sub` values: sets, so a lookup does not scan.
     pub revoked_jti: HashSet<String>,
     pub revoked_sub: HashSet<String>,
@@ -482,6 +485,17 @@ fn compile_provider(
             ))
         }
     };
+    if provider
+        .revocation
+        .as_ref()
+        .is_some_and(|r| r.fail_open && r.http_uri.is_none())
+    {
+        return Err(ConfigError::new(
+            format!("{path}.revocation.fail_open"),
+            "only applies to a fetched list: set `http_uri` or remove `fail_open`",
+        ));
+    }
+    let revocation_fail_open = provider.revocation.as_ref().is_some_and(|r| r.fail_open);
     let revocation_source = match provider
         .revocation
         .as_ref()
@@ -556,6 +570,7 @@ fn compile_provider(
         discovery: provider.discovery.is_some(),
         remote,
         revocation_source,
+        revocation_fail_open,
         revoked_jti,
         revoked_sub,
     })

@@ -311,6 +311,12 @@ pub struct Revocation {
     /// How often the fetched list is refreshed. Default `"60s"`.
     #[serde(default = "default_revocation_refresh")]
     pub cache_duration: String,
+    /// Before the first fetched list arrives, accept tokens as if nothing
+    /// were revoked. Default false: fail closed, such a request waits for
+    /// the list (like one for the first keys) and is then denied as
+    /// `revocation_unavailable`. Only with `http_uri`.
+    #[serde(default)]
+    pub fail_open: bool,
 }
 
 /// OpenID Connect discovery: `<issuer>/.well-known/openid-configuration`,

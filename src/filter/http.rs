@@ -2,10 +2,10 @@
 //! issuer's keys arrive (the root context resumes it).
 
 use super::apply;
-use super::root::{Shared, Waiter};
+use super::root::Shared;
 use crate::config::CompiledConfig;
 use crate::decide::Decision;
-use crate::extract::{header_text, serialized_pairs};
+use crate::extract::{header_text, serialized_pairs, Request};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MapType, Status};
@@ -15,15 +15,39 @@ use std::rc::Rc;
 pub struct Http {
     id: u32,
     shared: Option<Rc<Shared>>,
+    /// The request was put in the waiting room.
+    parked: bool,
 }
 
 impl Http {
     pub fn new(id: u32, shared: Option<Rc<Shared>>) -> Self {
-        Http { id, shared }
+        Http {
+            id,
+            shared,
+            parked: false,
+        }
     }
 }
 
-impl Context for Http {}
+impl Context for Http {
+    /// The stream ended; if it was waiting (the client went away), its
+    /// place in the waiting room is freed.
+    fn on_done(&mut self) -> bool {
+        if let (true, Some(shared)) = (self.parked, &self.shared) {
+            shared.forget(self.id);
+        }
+        true
+    }
+}
+
+/// A pseudo-header of `headers` (empty when absent).
+fn pseudo<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
 
 #[link(wasm_import_module = "env")]
 extern "C" {
@@ -87,8 +111,12 @@ impl HttpContext for Http {
             let _ = hostcalls::send_http_response(400, vec![], Some(b"jwe_authn: bad headers"));
             return Action::Pause;
         };
-        let waiter = Waiter::new(self.id, headers);
-        match shared.decide(&waiter) {
+        let request = Request {
+            method: pseudo(&headers, ":method"),
+            path: pseudo(&headers, ":path"),
+            headers: &headers,
+        };
+        match shared.decide(&request) {
             Some(Decision::Allow(allow)) => {
                 apply::allow(&shared, &allow);
                 Action::Continue
@@ -97,8 +125,8 @@ impl HttpContext for Http {
                 apply::deny(&shared, &deny);
                 Action::Pause
             }
-            Some(Decision::Wait { provider }) => {
-                shared.park(waiter, provider);
+            Some(Decision::Wait(parked)) => {
+                self.parked = shared.park(self.id, parked);
                 Action::Pause
             }
             None => {

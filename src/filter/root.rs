@@ -4,12 +4,13 @@
 use super::apply;
 use super::http::Http;
 use super::shared_data::HostStore;
-use super::stats::{Stats, FLUSHES_PER_SECOND, FLUSH_EVERY};
+use super::stats::{Stats, FLUSH_EVERY};
 use crate::cache::{self, Cache};
 use crate::config::CompiledConfig;
-use crate::decide::{self, Decision};
+use crate::decide::{self, Decision, Redecided};
 use crate::extract::Request;
 use crate::keystore::KeyStore;
+use crate::wait::{Next, Parked, WaitRoom};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType, LogLevel, MapType};
@@ -17,50 +18,19 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-/// Most requests parked at once waiting for keys; beyond, deny at once.
-const MAX_WAITERS: usize = 10_000;
-
 /// The clock, in seconds since the epoch (0 if the host cannot say, which
 /// makes every token look expired: fail closed).
 pub fn now() -> u64 {
+    now_ms() / 1000
+}
+
+/// The clock, in milliseconds since the epoch (0 if the host cannot say).
+pub fn now_ms() -> u64 {
     hostcalls::get_current_time()
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-/// A request as read by its HTTP context, kept while it waits for keys.
-pub struct Waiter {
-    context_id: u32,
-    headers: Vec<(String, String)>,
-    /// When the wait must end (seconds since the epoch).
-    deadline: u64,
-}
-
-impl Waiter {
-    pub fn new(context_id: u32, headers: Vec<(String, String)>) -> Self {
-        Waiter {
-            context_id,
-            headers,
-            deadline: 0,
-        }
-    }
-
-    fn request(&self) -> Request<'_> {
-        let pseudo = |name: &str| {
-            self.headers
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-                .unwrap_or_default()
-        };
-        Request {
-            method: pseudo(":method"),
-            path: pseudo(":path"),
-            headers: &self.headers,
-        }
-    }
 }
 
 /// What every HTTP context of this VM shares.
@@ -69,18 +39,18 @@ pub struct Shared {
     pub cache: RefCell<Cache>,
     pub keys: RefCell<KeyStore>,
     pub stats: Stats,
-    waiters: RefCell<Vec<Waiter>>,
+    waiters: RefCell<WaitRoom>,
     /// In-flight fetches: (dispatch token, provider index).
     calls: RefCell<Vec<(u32, usize)>>,
 }
 
 impl Shared {
     /// Decide for a request; `None` if the state is busy (re-entrancy).
-    pub fn decide(&self, waiter: &Waiter) -> Option<Decision<'_>> {
+    pub fn decide(&self, request: &Request<'_>) -> Option<Decision<'_>> {
         let mut cache = self.cache.try_borrow_mut().ok()?;
         let mut keys = self.keys.try_borrow_mut().ok()?;
         Some(decide::decide(
-            &waiter.request(),
+            request,
             now(),
             &self.config,
             &mut cache,
@@ -88,25 +58,33 @@ impl Shared {
         ))
     }
 
-    /// Hold a request until `provider`'s keys arrive, at most its timeout.
+    /// Hold request `context` until its provider's keys or list arrive, or
+    /// deny it at once when the waiting room is full (the room decides).
+    /// True if it waits.
     ///
     /// A fetch the request needs (first keys, or a refetch for an unknown
     /// kid) starts on the next tick, from the root context: Envoy returns a
     /// call's response to the context that was running when it was
     /// dispatched, and this request's context may be gone by then.
-    pub fn park(&self, mut waiter: Waiter, provider: usize) {
-        let timeout_s = self
-            .keys
-            .try_borrow()
-            .map_or(1, |k| k.wait_timeout_s(provider));
-        waiter.deadline = now().saturating_add(timeout_s);
-        match self.waiters.try_borrow_mut() {
-            Ok(mut waiters) if waiters.len() < MAX_WAITERS => waiters.push(waiter),
-            _ => {
-                if let Decision::Deny(d) = decide::keys_unavailable(&self.config) {
-                    apply::deny(self, &d);
-                }
+    pub fn park(&self, context: u32, parked: Parked) -> bool {
+        let why = parked.why;
+        let parked = match (self.waiters.try_borrow_mut(), self.keys.try_borrow()) {
+            (Ok(mut room), Ok(keys)) => room.park(context, parked, now_ms(), keys.revisions()),
+            _ => Err(why.full_reason()),
+        };
+        match parked {
+            Ok(()) => true,
+            Err(reason) => {
+                apply::deny(self, &decide::denial(&self.config, reason));
+                false
             }
+        }
+    }
+
+    /// Request `context` ended while it waited: free its place.
+    pub fn forget(&self, context: u32) {
+        if let Ok(mut room) = self.waiters.try_borrow_mut() {
+            room.remove(context);
         }
     }
 
@@ -143,8 +121,11 @@ impl Shared {
 
     /// A fetch ended (`status` `None`: no response, e.g. a timeout).
     fn fetched(&self, id: usize, status: Option<u16>, body: &[u8]) {
-        let (result, (provider, kind)) = match self.keys.try_borrow_mut() {
-            Ok(mut keys) => (keys.fetched(id, now(), status, body), keys.describe(id)),
+        let (result, (provider, kind), kept) = match self.keys.try_borrow_mut() {
+            Ok(mut keys) => {
+                let result = keys.fetched(id, now(), status, body);
+                (result, keys.describe(id), keys.has_content(id))
+            }
             Err(_) => return,
         };
         match result {
@@ -159,48 +140,74 @@ impl Shared {
             }
             Err(e) => {
                 self.stats.jwks_fetch_failed();
+                let kept = if kept {
+                    "keeping the last good one"
+                } else {
+                    "none has arrived yet: requests that need it wait, then are denied"
+                };
                 let _ = hostcalls::log(
                     LogLevel::Warn,
-                    &format!("jwe_authn: {kind:?} fetch for provider {provider} failed ({e:?}, status {status:?}); keeping the last good one"),
+                    &format!("jwe_authn: {kind:?} fetch for provider {provider} failed ({e:?}, status {status:?}); {kept}"),
                 );
             }
         }
-        // A discovery answer may have made the JWKS due at once.
+        // A discovery answer may have made the JWKS due at once. Waiters
+        // are served from the next tick (within 100 ms), not from inside
+        // this response callback.
         self.fetch_due();
-        self.retry_waiters();
     }
 
-    /// Decide again for every parked request; deny those past their deadline.
-    fn retry_waiters(&self) {
-        let parked = match self.waiters.try_borrow_mut() {
-            Ok(mut w) => std::mem::take(&mut *w),
-            Err(_) => return,
+    /// One batch of waiters ([`crate::wait::BATCH`]): deny those whose
+    /// wait ran out, decide again for those whose provider's state changed.
+    /// The room picks them; the rest wait for the next pass (tick or fetch
+    /// answer), so one callback never makes more than a batch of resume or
+    /// deny calls, each of which re-enters the VM.
+    fn serve_waiters(&self) {
+        let batch = match (self.waiters.try_borrow_mut(), self.keys.try_borrow()) {
+            (Ok(mut room), Ok(keys)) => room.take(now_ms(), keys.revisions()),
+            _ => return,
         };
-        let now = now();
-        let mut still = Vec::new();
-        for waiter in parked {
-            if hostcalls::set_effective_context(waiter.context_id).is_err() {
+        for next in batch {
+            let waiter = match next {
+                Next::Expire(w) => {
+                    if hostcalls::set_effective_context(w.context).is_ok() {
+                        let reason = w.parked.why.timeout_reason();
+                        apply::deny(self, &decide::denial(&self.config, reason));
+                    }
+                    continue;
+                }
+                Next::Decide(w) => w,
+            };
+            if hostcalls::set_effective_context(waiter.context).is_err() {
                 continue; // the request is gone
             }
-            let decision = if now > waiter.deadline {
-                decide::keys_unavailable(&self.config)
-            } else {
-                match self.decide(&waiter) {
-                    Some(d) => d,
-                    None => decide::keys_unavailable(&self.config),
+            let redecided = match (self.cache.try_borrow_mut(), self.keys.try_borrow_mut()) {
+                (Ok(mut cache), Ok(mut keys)) => {
+                    decide::redecide(&waiter.parked, now(), &self.config, &mut cache, &mut keys)
                 }
+                _ => Redecided::Done(Decision::Deny(decide::denial(
+                    &self.config,
+                    waiter.parked.why.timeout_reason(),
+                ))),
             };
-            match decision {
-                Decision::Allow(allow) => {
+            match redecided {
+                Redecided::Done(Decision::Allow(allow)) => {
                     apply::allow(self, &allow);
                     let _ = hostcalls::resume_http_request();
                 }
-                Decision::Deny(deny) => apply::deny(self, &deny),
-                Decision::Wait { .. } => still.push(waiter),
+                Redecided::Done(Decision::Deny(deny)) => apply::deny(self, &deny),
+                Redecided::Done(Decision::Wait(_)) => apply::deny(
+                    self,
+                    &decide::denial(&self.config, waiter.parked.why.timeout_reason()),
+                ),
+                Redecided::Wait(why) => {
+                    if let (Ok(mut room), Ok(keys)) =
+                        (self.waiters.try_borrow_mut(), self.keys.try_borrow())
+                    {
+                        room.requeue(waiter, why, keys.revisions());
+                    }
+                }
             }
-        }
-        if let Ok(mut w) = self.waiters.try_borrow_mut() {
-            w.extend(still);
         }
     }
 }
@@ -209,9 +216,6 @@ impl Shared {
 #[derive(Default)]
 pub struct Root {
     shared: Option<Rc<Shared>>,
-    /// Ticks so far: fetches and parked requests are looked at on every
-    /// [`FLUSHES_PER_SECOND`]th, once a second.
-    ticks: u64,
 }
 
 impl Context for Root {
@@ -301,7 +305,7 @@ impl RootContext for Root {
                     cache: RefCell::new(cache),
                     keys: RefCell::new(keys),
                     stats: Stats::define(),
-                    waiters: RefCell::new(Vec::new()),
+                    waiters: RefCell::new(WaitRoom::new()),
                     calls: RefCell::new(Vec::new()),
                 });
                 if remote {
@@ -324,11 +328,10 @@ impl RootContext for Root {
     fn on_tick(&mut self) {
         if let Some(shared) = &self.shared {
             shared.stats.flush();
-            self.ticks = self.ticks.wrapping_add(1);
-            if self.ticks.is_multiple_of(FLUSHES_PER_SECOND) {
-                shared.fetch_due();
-                shared.retry_waiters();
-            }
+            // Every tick (100 ms): a fetch an unknown kid asked for starts
+            // within a tick, and waiters are served a batch per tick.
+            shared.fetch_due();
+            shared.serve_waiters();
         }
     }
 

@@ -23,7 +23,7 @@ pub const MEMORY_SAMPLE_EVERY: u64 = 256;
 
 /// Ticks of the root context per second; each adds the VM's counts to
 /// Envoy's counters.
-pub const FLUSHES_PER_SECOND: u64 = 10;
+const FLUSHES_PER_SECOND: u64 = 10;
 
 /// How often the VM's counts are added to Envoy's counters.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(1000 / FLUSHES_PER_SECOND);
