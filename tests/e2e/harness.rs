@@ -57,13 +57,28 @@ fn prerequisites() -> (PathBuf, PathBuf) {
     (envoy, wasm)
 }
 
+/// A loopback port that was free a moment ago and that this process has
+/// not handed out before. Another process (or a parallel test's Envoy) may
+/// still take it before our Envoy binds it: [`Envoy::launch`] retries then.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
+
+/// How many times [`Envoy::launch`] picks new ports when one it picked was
+/// taken between the pick and Envoy's bind.
+const LAUNCH_ATTEMPTS: u32 = 5;
 
 /// Free loopback ports and the built filter, for a configuration to use.
 pub struct Ports {
@@ -151,6 +166,22 @@ impl Envoy {
         workers: u32,
         env: &[(&str, &str)],
         make: impl Fn(&Ports) -> String,
+    ) -> Result<Envoy, String> {
+        let mut attempt = 1;
+        loop {
+            match Self::launch_once(workers, env, &make) {
+                Err(log) if log.contains("Address already in use") && attempt < LAUNCH_ATTEMPTS => {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn launch_once(
+        workers: u32,
+        env: &[(&str, &str)],
+        make: &impl Fn(&Ports) -> String,
     ) -> Result<Envoy, String> {
         let (envoy, wasm) = prerequisites();
         let ports = Ports {
