@@ -320,6 +320,32 @@ mod tests {
         assert!(shared.get(&k, 1000).is_some());
     }
 
+    /// An attacker sharing the `vm_id` reads a genuine entry, copies its
+    /// clear configuration id and writes a plain entry for another token
+    /// and identity, without the MAC key. It must be a miss.
+    #[test]
+    fn forged_entry_with_a_copied_id_is_a_miss() {
+        let store = MemoryStore::default();
+        let shared = Shared::new(Box::new(store.clone()), 1, [1; 32]);
+        shared.put(&Key::of("genuine"), &accepted("alice"), 1500, 1000);
+        let genuine = store.slots().pop().unwrap().1;
+        let id = genuine.get(4..36).unwrap().to_vec();
+        let victim = Key::of("attacker's token");
+        let json = br#"{"p":"p","c":{"sub":"admin"},"j":null,"e":null}"#;
+        let mut forged = genuine.get(..4).unwrap().to_vec();
+        forged.extend_from_slice(&id);
+        forged.extend_from_slice(&victim.0);
+        forged.extend_from_slice(&u64::MAX.to_be_bytes());
+        forged.extend_from_slice(json);
+        // Also with a tag-sized tail of anything: no key, no valid tag.
+        let mut tagged = forged.clone();
+        tagged.extend_from_slice(&[0; 32]);
+        for entry in [forged, tagged] {
+            store.poke(0, entry);
+            assert!(shared.get(&victim, 1000).is_none(), "forged identity");
+        }
+    }
+
     #[test]
     fn oversized_outcomes_are_not_shared() {
         let store = MemoryStore::default();
