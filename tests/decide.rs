@@ -634,7 +634,7 @@ fn worker(config: &CompiledConfig, store: &MemoryStore) -> Cache {
     Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(Shared::new(
         Box::new(store.clone()),
         config.cache_max_entries,
-        config.fingerprint,
+        config.shared_cache_key.clone().unwrap(),
     ))
 }
 
@@ -737,7 +737,7 @@ fn a_token_is_verified_once_across_workers() {
         d = d.with_shared(Shared::new(
             Box::new(fresh.clone()),
             16,
-            off.config.fingerprint,
+            off.config.shared_cache_key.clone().unwrap(),
         ));
     }
     let off_auth = format!("Bearer {}", token(&off, &claims()));
