@@ -257,8 +257,10 @@ pub struct CompiledConfig {
     /// Write the identity to filter state.
     pub identity_in_filter_state: bool,
     /// SHA-256 of the configuration text and the environment keys it named:
-    /// shared cache entries written under another configuration are ignored.
-    /// All zero when compiled from a [`Config`] value directly.
+    /// an input of [`CompiledConfig::shared_cache_key`], so shared cache
+    /// entries written under another configuration are ignored. Not itself
+    /// written to the shared store. All zero when compiled from a
+    /// [`Config`] value directly.
     pub fingerprint: [u8; 32],
     /// The key that authenticates this configuration's shared cache
     /// entries, derived once here from the decryption keys' secret material
