@@ -124,7 +124,9 @@ impl EntryKey {
             });
         }
         mac.update(fingerprint);
-        // `CtOutput` zeroizes itself on drop; so does `key`.
+        // `root` (a `CtOutput`) zeroizes itself on drop (digest's `zeroize`
+        // feature, on in this build), `key` too; the bytes are copied
+        // straight from one to the other, with no copy in between.
         let root = mac.finalize();
         let mut key = EntryKey {
             mac: root.as_bytes().as_slice().try_into().ok()?,
