@@ -272,7 +272,11 @@ mod tests {
     #[test]
     fn insert_shares_with_the_other_workers_cache() {
         let store = shared::MemoryStore::default();
-        let layer = |fp| Shared::new(Box::new(store.clone()), 8, fp);
+        let secret = crate::jose::jwk::Jwk::bare(crate::jose::jwk::Key::Oct(
+            zeroize::Zeroizing::new(vec![1; 32]),
+        ));
+        let key = shared::EntryKey::derive(&[secret], &[1; 32]).unwrap();
+        let layer = |_| Shared::new(Box::new(store.clone()), 8, key.clone());
         let mut a = Cache::new(10, 300).with_shared(layer([1; 32]));
         let b = Cache::new(10, 300).with_shared(layer([1; 32]));
         a.insert("t", verified("alice"), 1000, Some(1100));

@@ -634,7 +634,7 @@ fn worker(config: &CompiledConfig, store: &MemoryStore) -> Cache {
     Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(Shared::new(
         Box::new(store.clone()),
         config.cache_max_entries,
-        config.fingerprint,
+        config.shared_cache_key.clone().unwrap(),
     ))
 }
 
@@ -643,6 +643,53 @@ fn cache_use(d: &Decision) -> CacheUse {
         Decision::Allow(a) => a.cache,
         Decision::Deny(d) => d.cache,
         Decision::Wait { .. } => CacheUse::None,
+    }
+}
+
+/// Another module sharing the `vm_id` reads a genuine shared entry, copies
+/// its clear configuration id and writes, in every slot, an entry that
+/// lets a bogus token through as `admin`, without the entry key. The
+/// worker never takes it: the token is verified, and refused.
+#[test]
+fn a_forged_shared_entry_lets_nothing_through() {
+    let s = setup(
+        json!({}),
+        json!({"claim_to_headers": [{"header_name": "x-sub", "claim_name": "sub"}]}),
+    );
+    let store = MemoryStore::default();
+    let mut a = worker(&s.config, &store);
+    let auth = format!("Bearer {}", token(&s, &claims()));
+    assert_eq!(
+        status(&run(&s, &mut a, "GET", "/", &[("authorization", &auth)])),
+        200
+    );
+    let genuine = store.slots().pop().unwrap().1;
+    let bogus =
+        "eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIn0..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA";
+    let body = json!({
+        "p": "test",
+        "c": {"iss": ISSUER, "sub": "admin", "aud": "api", "exp": NOW + 3600},
+        "j": null,
+        "e": NOW + 3600,
+    });
+    // magic and configuration id copied from the genuine entry.
+    let mut forged = genuine[..36].to_vec();
+    {
+        use sha2::{Digest, Sha256};
+        forged.extend_from_slice(&Sha256::digest(bogus.as_bytes()));
+    }
+    forged.extend_from_slice(&(NOW + 3000).to_be_bytes());
+    forged.extend_from_slice(body.to_string().as_bytes());
+    let with_zero_tag = [forged.as_slice(), &[0; 32]].concat();
+    for entry in [forged, with_zero_tag] {
+        for slot in 0..u32::try_from(s.config.cache_max_entries).unwrap() {
+            store.poke(slot, entry.clone());
+        }
+        let mut b = worker(&s.config, &store);
+        let bogus_auth = format!("Bearer {bogus}");
+        let d = run(&s, &mut b, "GET", "/", &[("authorization", &bogus_auth)]);
+        assert_eq!(status(&d), 401, "{d:?}");
+        assert_eq!(cache_use(&d), CacheUse::Miss, "{d:?}");
     }
 }
 
@@ -737,7 +784,7 @@ fn a_token_is_verified_once_across_workers() {
         d = d.with_shared(Shared::new(
             Box::new(fresh.clone()),
             16,
-            off.config.fingerprint,
+            off.config.shared_cache_key.clone().unwrap(),
         ));
     }
     let off_auth = format!("Bearer {}", token(&off, &claims()));

@@ -4,6 +4,7 @@
 
 use super::request::{self, CompiledRule, Source};
 use super::schema::{Algorithms, Config, KeySet, ProviderConfig};
+use crate::cache::shared::EntryKey;
 use crate::error::ConfigError;
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use crate::jose::jwk::{self, Jwk, MAX_KEYS};
@@ -259,9 +260,17 @@ pub struct CompiledConfig {
     /// Write the identity to filter state.
     pub identity_in_filter_state: bool,
     /// SHA-256 of the configuration text and the environment keys it named:
-    /// shared cache entries written under another configuration are ignored.
-    /// All zero when compiled from a [`Config`] value directly.
+    /// an input of [`CompiledConfig::shared_cache_key`], so shared cache
+    /// entries written under another configuration are ignored. Not itself
+    /// written to the shared store. All zero when compiled from a
+    /// [`Config`] value directly.
     pub fingerprint: [u8; 32],
+    /// The key that authenticates this configuration's shared cache
+    /// entries, derived once here from the decryption keys' secret material
+    /// and [`CompiledConfig::fingerprint`] ([`EntryKey::derive`]). `None`
+    /// (never in practice) leaves the shared layer off. Its `Debug` shows
+    /// nothing.
+    pub shared_cache_key: Option<EntryKey>,
 }
 
 impl CompiledConfig {
@@ -301,6 +310,8 @@ impl CompiledConfig {
         }
         let mut compiled = Self::compile(config, env)?;
         compiled.fingerprint = fingerprint.finalize().into();
+        compiled.shared_cache_key =
+            EntryKey::derive(&compiled.decryption_keys, &compiled.fingerprint);
         Ok(compiled)
     }
 
@@ -390,6 +401,7 @@ impl CompiledConfig {
                 .collect::<Vec<_>>()
         }));
         let headers_read = request::headers_read(&sources, &rules);
+        let shared_cache_key = EntryKey::derive(&decryption_keys, &[0; 32]);
         Ok(CompiledConfig {
             headers_read,
             decryption_keys,
@@ -412,6 +424,7 @@ impl CompiledConfig {
             cache_shared: config.cache.shared,
             identity_in_filter_state: config.identity_in_filter_state,
             fingerprint: [0; 32],
+            shared_cache_key,
         })
     }
 

@@ -288,11 +288,13 @@ impl RootContext for Root {
         match CompiledConfig::from_json_with_env(text, &env) {
             Ok(config) => {
                 let mut cache = Cache::new(config.cache_max_entries, config.cache_ttl_seconds);
-                if config.cache_shared {
+                // The entry key was derived once, when the configuration
+                // was compiled; without one nothing is shared.
+                if let (true, Some(key)) = (config.cache_shared, &config.shared_cache_key) {
                     cache = cache.with_shared(cache::shared::Shared::new(
                         Box::new(HostStore),
                         config.cache_max_entries,
-                        config.fingerprint,
+                        key.clone(),
                     ));
                 }
                 let keys = KeyStore::new(&config);

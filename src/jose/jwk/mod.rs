@@ -104,6 +104,26 @@ impl Key {
         matches!(self, Key::Oct(_))
     }
 
+    /// Pass the private or secret material to `sink`, for deriving a key
+    /// from it (the shared cache's MAC key); a public key passes nothing.
+    /// Copies made on the way are zeroized; the material never leaves as a
+    /// value.
+    pub(crate) fn with_secret(&self, sink: &mut dyn FnMut(&[u8])) {
+        use rsa::traits::PrivateKeyParts;
+        match self {
+            Key::Rsa(RsaKey::Private(k)) => sink(&Zeroizing::new(k.d().to_be_bytes())),
+            Key::Ec(EcKey::P256Private(k)) => sink(&Zeroizing::new(k.to_bytes())),
+            Key::Ec(EcKey::P384Private(k)) => sink(&Zeroizing::new(k.to_bytes())),
+            Key::Ec(EcKey::P521Private(k)) => sink(&Zeroizing::new(k.to_bytes())),
+            Key::Okp(OkpKey::X25519Private(k)) => sink(k.as_bytes()),
+            Key::Okp(OkpKey::Ed25519Private(k)) => sink(k.as_bytes()),
+            Key::Oct(k) => sink(k),
+            Key::Rsa(RsaKey::Public(_))
+            | Key::Ec(EcKey::P256Public(_) | EcKey::P384Public(_) | EcKey::P521Public(_))
+            | Key::Okp(OkpKey::X25519Public(_) | OkpKey::Ed25519Public(_)) => {}
+        }
+    }
+
     /// True when the key holds private or secret material.
     pub fn is_private(&self) -> bool {
         matches!(
