@@ -19,7 +19,12 @@
 //!   [`BATCH`] waiters. Resuming or denying a request from the root context is
 //!   a host call that re-enters the VM; hundreds in one callback overflowed
 //!   V8's stack and killed the VM. The host takes one batch per tick (every
-//!   100 ms) and per fetch answer, so the rest wait for the next pass.
+//!   100 ms), so the rest wait for the next pass.
+//!
+//! A waiter whose provider changed is decided again even when its deadline
+//! has just passed (the keys it waited for are there), and every deadline
+//! has [`SLACK_MS`] beyond the fetch timeout: a fetch starts at the tick
+//! after the request parked.
 //!
 //! Time is an argument, in milliseconds since the epoch.
 
@@ -39,6 +44,10 @@ pub const MAX_UNKNOWN_KID_WAITERS: usize = 64;
 
 /// Most waiters resumed or denied in one host callback.
 pub const BATCH: usize = 32;
+
+/// Added to every wait's timeout: the fetch it waits for starts at the next
+/// tick (100 ms) and its answer is served at the tick after.
+pub const SLACK_MS: u64 = 200;
 
 /// What a request waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,29 +199,34 @@ impl WaitRoom {
     ) -> Result<(), Reason> {
         let waiter = Waiter {
             context,
-            deadline_ms: now_ms.saturating_add(parked.timeout_ms),
+            deadline_ms: now_ms
+                .saturating_add(parked.timeout_ms)
+                .saturating_add(SLACK_MS),
             seen: revision(revisions, parked.provider),
             parked,
         };
         let why = waiter.parked.why;
         let full = self.waiters.len() >= MAX_WAITERS
             || self.bytes.saturating_add(waiter.cost()) > MAX_WAITING_BYTES
-            || (why == WaitFor::UnknownKid
-                && self
-                    .waiters
-                    .iter()
-                    .filter(|w| {
-                        w.parked.why == WaitFor::UnknownKid
-                            && w.parked.provider == waiter.parked.provider
-                    })
-                    .count()
-                    >= MAX_UNKNOWN_KID_WAITERS);
+            || self.unknown_kid_full(why, waiter.parked.provider);
         if full {
             return Err(why.full_reason());
         }
         self.bytes = self.bytes.saturating_add(waiter.cost());
         self.waiters.push_back(waiter);
         Ok(())
+    }
+
+    /// True when one more waiter of `provider` waiting for `why` would pass
+    /// [`MAX_UNKNOWN_KID_WAITERS`].
+    fn unknown_kid_full(&self, why: WaitFor, provider: usize) -> bool {
+        why == WaitFor::UnknownKid
+            && self
+                .waiters
+                .iter()
+                .filter(|w| w.parked.why == WaitFor::UnknownKid && w.parked.provider == provider)
+                .count()
+                >= MAX_UNKNOWN_KID_WAITERS
     }
 
     /// At most [`BATCH`] waiters to act on at `now_ms`, oldest first: those
@@ -233,23 +247,41 @@ impl WaitRoom {
                 break;
             };
             self.bytes = self.bytes.saturating_sub(w.cost());
-            out.push(if expired {
-                Next::Expire(w)
-            } else {
+            // What it waited for may have come just now: decide first.
+            out.push(if changed {
                 Next::Decide(w)
+            } else {
+                Next::Expire(w)
             });
         }
         out
     }
 
     /// A waiter handed out by [`WaitRoom::take`] must still wait (now for
-    /// `why`): it keeps its place in the caps it held and its deadline, and
-    /// is looked at again when its provider's revision moves on again.
-    pub fn requeue(&mut self, mut waiter: Waiter, why: WaitFor, revisions: &[u64]) {
+    /// `why`): it keeps its deadline and is looked at again when its
+    /// provider's revision moves on again. `Err` (deny it with that reason)
+    /// when its deadline has passed, or when it now waits for an unknown-`kid`
+    /// refetch and its provider already has [`MAX_UNKNOWN_KID_WAITERS`] (first
+    /// keys that name none of the kids of 1,024 forged tokens must not turn
+    /// them all into unknown-`kid` waiters).
+    pub fn requeue(
+        &mut self,
+        mut waiter: Waiter,
+        why: WaitFor,
+        now_ms: u64,
+        revisions: &[u64],
+    ) -> Result<(), Reason> {
+        if now_ms >= waiter.deadline_ms {
+            return Err(why.timeout_reason());
+        }
+        if self.unknown_kid_full(why, waiter.parked.provider) {
+            return Err(why.full_reason());
+        }
         waiter.seen = revision(revisions, waiter.parked.provider);
         waiter.parked.why = why;
         self.bytes = self.bytes.saturating_add(waiter.cost());
         self.waiters.push_back(waiter);
+        Ok(())
     }
 
     /// Request `context` ended while it waited (the client went away):
@@ -377,14 +409,22 @@ mod tests {
         // It must wait on: requeued at the new revision, not handed out again.
         for n in next {
             if let Next::Decide(w) = n {
-                room.requeue(w, WaitFor::Revocation, &[5, 8]);
+                room.requeue(w, WaitFor::Revocation, 1600, &[5, 8]).unwrap();
             }
         }
         assert!(room.take(1700, &[5, 8]).is_empty());
-        // Deadlines: 1000 + 1000 for the first, 1500 + 1000 for the second.
-        assert_eq!(contexts(&room.take(2000, &[5, 8])), vec![(1, true)]);
-        assert_eq!(contexts(&room.take(2499, &[5, 8])), vec![]);
-        assert_eq!(contexts(&room.take(2500, &[5, 8])), vec![(2, true)]);
+        // Deadlines: 1000 + 1000 + slack for the first, 1500 + 1000 + slack
+        // for the second.
+        assert_eq!(contexts(&room.take(2000 + SLACK_MS - 1, &[5, 8])), vec![]);
+        assert_eq!(
+            contexts(&room.take(2000 + SLACK_MS, &[5, 8])),
+            vec![(1, true)]
+        );
+        assert_eq!(contexts(&room.take(2499 + SLACK_MS, &[5, 8])), vec![]);
+        assert_eq!(
+            contexts(&room.take(2500 + SLACK_MS, &[5, 8])),
+            vec![(2, true)]
+        );
         assert!(room.is_empty());
         assert_eq!(room.bytes(), 0);
     }
@@ -411,5 +451,54 @@ mod tests {
             "oldest first, every one exactly once"
         );
         assert!(room.take(5000, &[0]).is_empty());
+    }
+
+    #[test]
+    fn a_changed_provider_is_decided_even_past_the_deadline() {
+        let mut room = WaitRoom::new();
+        room.park(1, parked(0, WaitFor::FirstKeys, 10), 0, &[0])
+            .unwrap();
+        assert_eq!(contexts(&room.take(60_000, &[1])), vec![(1, false)]);
+    }
+
+    #[test]
+    fn requeue_keeps_the_unknown_kid_cap_and_the_deadline() {
+        let mut room = WaitRoom::new();
+        // Forged tokens wait for first keys...
+        for c in 0..(MAX_UNKNOWN_KID_WAITERS as u32 + 10) {
+            room.park(c, parked(0, WaitFor::FirstKeys, 10), 0, &[0])
+                .unwrap();
+        }
+        // ...which arrive and name none of their kids: only the cap may wait
+        // on for the refetch.
+        let mut waiting = 0;
+        let mut denied = 0;
+        loop {
+            let next = room.take(100, &[1]);
+            if next.is_empty() {
+                break;
+            }
+            for n in next {
+                let Next::Decide(w) = n else {
+                    panic!("not expired")
+                };
+                match room.requeue(w, WaitFor::UnknownKid, 100, &[1]) {
+                    Ok(()) => waiting += 1,
+                    Err(reason) => {
+                        assert_eq!(reason, NO_KEY_FITS);
+                        denied += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!((waiting, denied), (MAX_UNKNOWN_KID_WAITERS, 10));
+        // Past its deadline a waiter is not requeued.
+        let Some(Next::Decide(w)) = room.take(100, &[2]).into_iter().next() else {
+            panic!("decided again");
+        };
+        assert_eq!(
+            room.requeue(w, WaitFor::UnknownKid, 5000, &[2]),
+            Err(Reason::KeysUnavailable)
+        );
     }
 }

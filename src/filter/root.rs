@@ -201,10 +201,16 @@ impl Shared {
                     &decide::denial(&self.config, waiter.parked.why.timeout_reason()),
                 ),
                 Redecided::Wait(why) => {
-                    if let (Ok(mut room), Ok(keys)) =
-                        (self.waiters.try_borrow_mut(), self.keys.try_borrow())
-                    {
-                        room.requeue(waiter, why, keys.revisions());
+                    // A waiter is never dropped unanswered: when it cannot
+                    // wait on, it is denied.
+                    let requeued = match (self.waiters.try_borrow_mut(), self.keys.try_borrow()) {
+                        (Ok(mut room), Ok(keys)) => {
+                            room.requeue(waiter, why, now_ms(), keys.revisions())
+                        }
+                        _ => Err(why.timeout_reason()),
+                    };
+                    if let Err(reason) = requeued {
+                        apply::deny(self, &decide::denial(&self.config, reason));
                     }
                 }
             }
