@@ -124,8 +124,9 @@ impl EntryKey {
             });
         }
         mac.update(fingerprint);
-        // `root` (a `CtOutput`) zeroizes itself on drop (digest's `zeroize`
-        // feature, on in this build), `key` too; the bytes are copied
+        // `root` (a `CtOutput`) zeroizes itself on drop, and so does the
+        // HMAC state (`hmac`'s and `sha2`'s `zeroize` features, asked for in
+        // Cargo.toml), `key` too; the bytes are copied
         // straight from one to the other, with no copy in between.
         let root = mac.finalize();
         let mut key = EntryKey {
