@@ -18,7 +18,9 @@
 //! and, when the issuer's remote keys or first revocation list are not there
 //! yet, [`wait`] — the waiting room: what may wait (bounded by count, bytes
 //! and per provider), until when, and which waiters to re-decide (with
-//! [`decide::redecide`]) or deny, a small batch per host callback.
+//! [`decide::redecide`]) or deny, a small batch per host callback;
+//! [`admission`] — the cold-path budget per worker and per source (not wired
+//! into the filter yet).
 //!
 //! Everything above is a pure core: it never reads the clock or the environment,
 //! and it knows nothing of proxy-wasm. `now` is an argument, keys are parsed once
@@ -28,6 +30,8 @@
 //! The host glue (proxy-wasm root and HTTP contexts) lives in `filter`, compiled
 //! only for `wasm32` with the default `filter` feature.
 
+#[forbid(unsafe_code)]
+pub mod admission;
 #[forbid(unsafe_code)]
 pub mod cache;
 #[forbid(unsafe_code)]
