@@ -142,21 +142,7 @@ fn a_token_revoked_while_cached_is_rejected_at_the_next_refresh() {
         .routes
         .push(("/revoked".into(), r#"{"jti": []}"#.into()));
     let port = jwks_server(Arc::clone(&answer));
-    let revocation = r#""revocation": {"http_uri": {"uri": "http://idp.test/revoked", "cluster": "idp"}, "cache_duration": "1s"},"#;
-    let envoy = Envoy::start(1, |t| {
-        let local = t.find(r#""local_jwks": {"#).unwrap();
-        let with = format!(
-            "{}{revocation}\n                        {}",
-            &t[..local],
-            &t[local..]
-        );
-        with_keys_from(
-            with.clone(),
-            port,
-            &with[with.find(r#""local_jwks": {"#).unwrap()
-                ..with.find(r#""forward_jws_header""#).unwrap()],
-        )
-    });
+    let envoy = Envoy::start(1, |t| with_revocation_list(t, port, ""));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -232,25 +232,6 @@ fn an_unknown_kid_burst_during_a_slow_refetch() {
     assert_eq!(vm_trouble(&envoy), "");
 }
 
-/// `envoy/envoy.yaml` whose provider keeps its local keys and fetches a
-/// revocation list from the loopback IdP (`extra`: more members of
-/// `revocation`, each followed by a comma).
-fn with_revocation_list(text: String, port: u16, extra: &str) -> String {
-    let revocation = format!(
-        r#""revocation": {{{extra}"http_uri": {{"uri": "http://idp.test/revoked", "cluster": "idp", "timeout": "1s"}}, "cache_duration": "1s"}},"#
-    );
-    let local = text.find(r#""local_jwks": {"#).unwrap();
-    let with = format!(
-        "{}{revocation}\n                        {}",
-        &text[..local],
-        &text[local..]
-    );
-    let keys = with
-        [with.find(r#""local_jwks": {"#).unwrap()..with.find(r#""forward_jws_header""#).unwrap()]
-        .to_string();
-    with_keys_from(with, port, &keys)
-}
-
 /// A token of the demo issuer, signed with the demo key, with this `jti`.
 fn token_with_jti(jti: &str) -> String {
     let claims = json!({"iss": "https://idp.demo.example", "sub": "alice", "aud": "orders-api", "jti": jti, "exp": harness::now() + 600});

@@ -146,3 +146,22 @@ pub fn with_keys_from(text: String, port: u16, keys: &str) -> String {
         ),
     )
 }
+
+/// `envoy/envoy.yaml` whose provider keeps its local keys and fetches a
+/// revocation list from the loopback IdP (`extra`: more members of
+/// `revocation`, each followed by a comma).
+pub fn with_revocation_list(text: String, port: u16, extra: &str) -> String {
+    let revocation = format!(
+        r#""revocation": {{{extra}"http_uri": {{"uri": "http://idp.test/revoked", "cluster": "idp", "timeout": "1s"}}, "cache_duration": "1s"}},"#
+    );
+    let local = text.find(r#""local_jwks": {"#).unwrap();
+    let with = format!(
+        "{}{revocation}\n                        {}",
+        &text[..local],
+        &text[local..]
+    );
+    let keys = with
+        [with.find(r#""local_jwks": {"#).unwrap()..with.find(r#""forward_jws_header""#).unwrap()]
+        .to_string();
+    with_keys_from(with, port, &keys)
+}
