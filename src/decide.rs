@@ -141,6 +141,18 @@ fn deny<'c>(
     alg: Option<&'static str>,
     cache: CacheUse,
 ) -> Decision<'c> {
+    Decision::Deny(refusal(config, reason, kid, alg, cache))
+}
+
+/// The response for `reason`: status, challenge and body from the one
+/// client-facing error class.
+fn refusal(
+    config: &CompiledConfig,
+    reason: Reason,
+    kid: Option<String>,
+    alg: Option<&'static str>,
+    cache: CacheUse,
+) -> Deny {
     let (www_authenticate, body) = match reason.bearer_error() {
         None => (
             Some(format!("Bearer realm=\"{}\"", config.realm)),
@@ -166,7 +178,7 @@ fn deny<'c>(
             r#"{"error":"invalid_token","error_description":"the access token is invalid"}"#,
         ),
     };
-    Decision::Deny(Deny {
+    Deny {
         status: reason.status(),
         www_authenticate,
         body: body.to_string(),
@@ -174,7 +186,7 @@ fn deny<'c>(
         kid,
         alg,
         cache,
-    })
+    }
 }
 
 /// True when the claim at `path` holds one of `accepted`: a string equal to
@@ -214,19 +226,7 @@ fn from_shared(
 /// The denial of a waiting request for `reason` (its wait ran out, or
 /// there was no room for it to wait).
 pub fn denial(config: &CompiledConfig, reason: Reason) -> Deny {
-    match deny(config, reason, None, None, CacheUse::None) {
-        Decision::Deny(d) => d,
-        // `deny` only ever denies; should that change, still deny.
-        Decision::Allow(_) | Decision::Wait(_) => Deny {
-            status: 401,
-            www_authenticate: Some(format!("Bearer realm=\"{}\"", config.realm)),
-            body: String::new(),
-            reason,
-            kid: None,
-            alg: None,
-            cache: CacheUse::None,
-        },
-    }
+    refusal(config, reason, None, None, CacheUse::None)
 }
 
 fn push_unique<'c>(list: &mut Vec<Cow<'c, str>>, name: Cow<'c, str>) {
@@ -372,22 +372,36 @@ pub fn decide<'c>(
             });
         }
     };
-    let forward_token = config
-        .providers
-        .get(verified.provider)
-        .is_some_and(|p| p.forward);
     let mut remove = strip_spoofed(config, request, &verified.headers);
-    let rewrite = if forward_token {
+    let rewrite = if forwards_token(config, &verified) {
         Vec::new()
     } else {
         take_token(config, request, &found, &mut remove)
     };
+    allowed(config, verified, cache_use, remove, rewrite)
+}
+
+/// True when the provider that verified the token forwards it upstream.
+fn forwards_token(config: &CompiledConfig, verified: &Verified) -> bool {
+    config
+        .providers
+        .get(verified.provider)
+        .is_some_and(|p| p.forward)
+}
+
+fn allowed<'c>(
+    config: &CompiledConfig,
+    verified: Rc<Verified>,
+    cache: CacheUse,
+    remove: Vec<Cow<'c, str>>,
+    rewrite: Vec<(&'static str, String)>,
+) -> Decision<'c> {
     Decision::Allow(Allow {
         remove,
         rewrite,
         verified: Some(verified),
         record_identity: config.identity_in_filter_state,
-        cache: cache_use,
+        cache,
     })
 }
 
@@ -421,27 +435,17 @@ pub fn redecide<'c>(
         Checked::Done(decision) => return Redecided::Done(decision),
         Checked::Wait(_, why) => return Redecided::Wait(why),
     };
-    let forward_token = config
-        .providers
-        .get(verified.provider)
-        .is_some_and(|p| p.forward);
     // Every managed header the request carried goes, even one this decision
     // sets (removed, then set: the same result as for a fresh request).
     let edits = &parked.edits;
     let mut remove: Vec<Cow<'c, str>> = edits.remove.iter().cloned().map(Cow::Owned).collect();
-    let rewrite = if forward_token {
+    let rewrite = if forwards_token(config, &verified) {
         Vec::new()
     } else {
         remove.extend(edits.take.iter().cloned().map(Cow::Owned));
         edits.rewrite.clone()
     };
-    Redecided::Done(Decision::Allow(Allow {
-        remove,
-        rewrite,
-        verified: Some(verified),
-        record_identity: config.identity_in_filter_state,
-        cache: cache_use,
-    }))
+    Redecided::Done(allowed(config, verified, cache_use, remove, rewrite))
 }
 
 /// Everything about `token` under `rule` that does not depend on the rest
