@@ -634,7 +634,7 @@ fn worker(config: &CompiledConfig, store: &MemoryStore) -> Cache {
     Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(Shared::new(
         Box::new(store.clone()),
         config.cache_max_entries,
-        config.shared_cache_key.clone().unwrap(),
+        config.shared_cache_key().unwrap(),
     ))
 }
 
@@ -784,7 +784,7 @@ fn a_token_is_verified_once_across_workers() {
         d = d.with_shared(Shared::new(
             Box::new(fresh.clone()),
             16,
-            off.config.shared_cache_key.clone().unwrap(),
+            off.config.shared_cache_key().unwrap(),
         ));
     }
     let off_auth = format!("Bearer {}", token(&off, &claims()));

@@ -265,12 +265,6 @@ pub struct CompiledConfig {
     /// written to the shared store. All zero when compiled from a
     /// [`Config`] value directly.
     pub fingerprint: [u8; 32],
-    /// The key that authenticates this configuration's shared cache
-    /// entries, derived once here from the decryption keys' secret material
-    /// and [`CompiledConfig::fingerprint`] ([`EntryKey::derive`]). `None`
-    /// (never in practice) leaves the shared layer off. Its `Debug` shows
-    /// nothing.
-    pub shared_cache_key: Option<EntryKey>,
 }
 
 impl CompiledConfig {
@@ -310,8 +304,6 @@ impl CompiledConfig {
         }
         let mut compiled = Self::compile(config, env)?;
         compiled.fingerprint = fingerprint.finalize().into();
-        compiled.shared_cache_key =
-            EntryKey::derive(&compiled.decryption_keys, &compiled.fingerprint);
         Ok(compiled)
     }
 
@@ -401,7 +393,6 @@ impl CompiledConfig {
                 .collect::<Vec<_>>()
         }));
         let headers_read = request::headers_read(&sources, &rules);
-        let shared_cache_key = EntryKey::derive(&decryption_keys, &[0; 32]);
         Ok(CompiledConfig {
             headers_read,
             decryption_keys,
@@ -424,8 +415,16 @@ impl CompiledConfig {
             cache_shared: config.cache.shared,
             identity_in_filter_state: config.identity_in_filter_state,
             fingerprint: [0; 32],
-            shared_cache_key,
         })
+    }
+
+    /// The key that authenticates this configuration's shared cache
+    /// entries, derived from the decryption keys' secret material and
+    /// [`CompiledConfig::fingerprint`] ([`EntryKey::derive`]): call it once,
+    /// when the cache is built. `None` (never in practice) leaves the shared
+    /// layer off. Its `Debug` shows nothing.
+    pub fn shared_cache_key(&self) -> Option<EntryKey> {
+        EntryKey::derive(&self.decryption_keys, &self.fingerprint)
     }
 
     /// True when the core needs request header `name` (any case): the

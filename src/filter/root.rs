@@ -294,13 +294,17 @@ impl RootContext for Root {
         match CompiledConfig::from_json_with_env(text, &env) {
             Ok(config) => {
                 let mut cache = Cache::new(config.cache_max_entries, config.cache_ttl_seconds);
-                // The entry key was derived once, when the configuration
-                // was compiled; without one nothing is shared.
-                if let (true, Some(key)) = (config.cache_shared, &config.shared_cache_key) {
+                // The entry key is derived once, here; without one nothing
+                // is shared.
+                if let Some(key) = config
+                    .cache_shared
+                    .then(|| config.shared_cache_key())
+                    .flatten()
+                {
                     cache = cache.with_shared(cache::shared::Shared::new(
                         Box::new(HostStore),
                         config.cache_max_entries,
-                        key.clone(),
+                        key,
                     ));
                 }
                 let keys = KeyStore::new(&config);
