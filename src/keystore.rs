@@ -503,6 +503,15 @@ mod tests {
     const JWKS: &[u8] = br#"{"keys": [{"kty": "EC", "crv": "P-256", "kid": "a",
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
 
+    /// The index of the remote provider `idp`.
+    fn idp(config: &CompiledConfig) -> usize {
+        config
+            .providers
+            .iter()
+            .position(|p| p.name == "idp")
+            .unwrap()
+    }
+
     fn ids(fetches: &[Fetch]) -> Vec<usize> {
         fetches.iter().map(|f| f.id).collect()
     }
@@ -510,11 +519,7 @@ mod tests {
     #[test]
     fn schedule_keep_and_backoff() {
         let config = config(json!({}));
-        let idp = config
-            .providers
-            .iter()
-            .position(|p| p.name == "idp")
-            .unwrap();
+        let idp = idp(&config);
         let mut store = KeyStore::new(&config);
         let first = store.due(1000);
         assert_eq!(first.len(), 1, "due at once, only the remote provider");
@@ -576,11 +581,7 @@ mod tests {
     #[test]
     fn unknown_kid_refetches_are_rate_limited_and_lost_answers_expire() {
         let config = config(json!({}));
-        let idp = config
-            .providers
-            .iter()
-            .position(|p| p.name == "idp")
-            .unwrap();
+        let idp = idp(&config);
         let local = 1 - idp;
         let mut store = KeyStore::new(&config);
         assert!(
@@ -643,11 +644,7 @@ mod tests {
         let config = config(
             json!({"revocation": {"jti": ["inline"], "http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}, "cache_duration": "10s"}}),
         );
-        let idp = config
-            .providers
-            .iter()
-            .position(|p| p.name == "idp")
-            .unwrap();
+        let idp = idp(&config);
         let mut store = KeyStore::new(&config);
         let due = store.due(1000);
         assert_eq!(due.len(), 2);
@@ -676,11 +673,7 @@ mod tests {
     #[test]
     fn revisions_move_when_a_waiter_could_be_decided_differently() {
         let config = config(json!({}));
-        let idp = config
-            .providers
-            .iter()
-            .position(|p| p.name == "idp")
-            .unwrap();
+        let idp = idp(&config);
         let mut store = KeyStore::new(&config);
         let id = store.due(1000)[0].id;
         let at = |s: &KeyStore| s.revisions()[idp];
@@ -708,7 +701,7 @@ mod tests {
         let open = config(
             json!({"revocation": {"http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}, "fail_open": true}}),
         );
-        let idp = open.providers.iter().position(|p| p.name == "idp").unwrap();
+        let idp = idp(&open);
         let local = 1 - idp;
         let mut store = KeyStore::new(&open);
         let claims = json!({"jti": "stolen"}).as_object().unwrap().clone();
