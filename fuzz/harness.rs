@@ -2,6 +2,7 @@
 //! `fuzz_targets/` and by `tests/fuzz_regressions.rs`, which replays every
 //! saved finding (`fuzz/regressions/<target>/`) on each `make test`.
 
+use jwe_authn::admission::{Admission, Metered};
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::decide;
@@ -85,8 +86,13 @@ fn decide_twice(token: &str) {
     };
     let mut cache = Cache::new(16, 300);
     let mut keys = KeyStore::new(config);
-    let _ = decide(&request, NOW, config, &mut cache, &mut keys);
-    let _ = decide(&request, NOW, config, &mut cache, &mut keys);
+    // The filter's gate, with a budget for a few tokens: the cold path
+    // under admission, and (for the second call) possibly shed.
+    let mut admission = Admission::new(100, 50, 0);
+    for _ in 0..2 {
+        let mut gate = Metered::new(&mut admission, 0, || Some("10.0.0.1:1".to_string()));
+        let _ = decide(&request, NOW, config, &mut cache, &mut keys, &mut gate);
+    }
 }
 
 /// `token`, on every input:

@@ -1,36 +1,53 @@
 //! Admission for the cold path: a budget of expensive work per worker,
 //! shared fairly between downstream addresses — the policy, without the
-//! host (issue 14; not wired into the filter yet).
+//! host.
 //!
-//! Only work that a token no cache knows forces — a private-key operation
-//! to recover the CEK, then a signature verification — draws on the
-//! budget. Its cost is *estimated* before the work, in units of about
-//! 0.1 ms of a worker's CPU inside Envoy's V8 ([`cost_units`], from the
-//! cold-path figures in `BENCHMARKS.md`), so a forged RSA-OAEP token
-//! is charged what it will cost even though it fails.
+//! Only work that a token no cache knows forces draws on the budget: a
+//! private-key operation to recover the CEK ([`decrypt_units`], charged
+//! after the cheap checks and key selection, before the key is used), then
+//! each signature verification ([`verify_units`], charged once the inner
+//! header has chosen its keys). Its cost is *estimated* before the work, in
+//! units of about 0.1 ms of a worker's CPU inside Envoy's V8 (from the
+//! cold-path figures in `BENCHMARKS.md`), so a forged RSA-OAEP token is
+//! charged what it will cost even though it fails. Cached tokens, public
+//! routes and tokens refused by cheap checks (shape, size, refused
+//! algorithm, no key for its `kid`) never ask.
 //!
 //! Two token buckets decide, both refilled continuously by the clock the
 //! caller passes (milliseconds; the module never reads a clock):
 //!
 //! - the **worker's budget**: `rate_per_s` units per second, holding at most
-//!   one second's worth. The default, [`DEFAULT_RATE`], is half a worker, so
-//!   cached traffic and public routes keep the other half however many
-//!   forged tokens arrive;
-//! - a **share per source** (the downstream address): each holds at most
-//!   `source_share_percent` of the worker's budget and refills at that
-//!   share of its rate, so one address cannot spend more than its share and
-//!   a new user from another address still finds budget. At most
+//!   one second's worth. The default, [`DEFAULT_WORKER_PERCENT`] of a
+//!   worker, keeps the other half for cached traffic and public routes
+//!   however many forged tokens arrive;
+//! - a **share per source** (the downstream address, [`source_key`]): each
+//!   holds at most `source_share_percent` of the worker's budget and refills
+//!   at that share of its rate, so one address cannot spend more than its
+//!   share and a new user from another address still finds budget. At most
 //!   [`MAX_SOURCES`] sources are tracked; when the table is full, the entry
 //!   seen longest ago is forgotten (it would be full again anyway by then,
 //!   unless it was seen within the last second).
 //!
+//! A piece of work dearer than a whole bucket is charged the whole bucket
+//! (it is admitted when the bucket is full), so no token is refused for
+//! ever by a small budget.
+//!
+//! The pipeline asks through a [`Gate`]: [`Metered`] for the filter (it
+//! reads the request's address only when asked, so cached and cheaply
+//! refused requests never make that host call), [`Unmetered`] for the CLI.
 //! A request refused here is answered at once (`503`, `retry-after: 1`),
 //! never forwarded and never cached.
 
+use crate::jose::alg::SignatureAlg;
+use crate::jose::fit::{self, Curve};
+use crate::jose::jwk::Key;
 use std::collections::HashMap;
 
-/// Units per second of the default budget: half a worker (1 unit ≈ 0.1 ms).
-pub const DEFAULT_RATE: u64 = 5_000;
+/// Units in one second of one worker's time (1 unit ≈ 0.1 ms).
+pub const WORKER_UNITS_PER_SECOND: u64 = 10_000;
+
+/// Default share of a worker's time the cold path may use, percent.
+pub const DEFAULT_WORKER_PERCENT: u64 = 50;
 
 /// Default share of one source, percent of the worker's budget.
 pub const DEFAULT_SOURCE_SHARE_PERCENT: u64 = 25;
@@ -55,13 +72,27 @@ pub enum KeyWork {
     Symmetric,
 }
 
-/// The estimated cost of decrypting with `key` and then verifying a
-/// signature, in units (≈ 0.1 ms of a worker in Envoy's V8). Private-key
-/// RSA grows with about the cube of the modulus.
-pub fn cost_units(key: KeyWork) -> u64 {
-    // A signature verification (ES256 in V8: about 0.5 ms).
-    const VERIFY: u64 = 5;
-    let decrypt = match key {
+/// What recovering the CEK with `key` costs: [`KeyWork`] of a decryption key.
+pub fn key_work(key: &Key) -> KeyWork {
+    if let Some(bytes) = fit::rsa_bytes(key) {
+        return KeyWork::Rsa {
+            bits: bytes.saturating_mul(8),
+        };
+    }
+    match fit::curve(key) {
+        Some(Curve::P256) => KeyWork::EcdhNist { bits: 256 },
+        Some(Curve::P384) => KeyWork::EcdhNist { bits: 384 },
+        Some(Curve::P521) => KeyWork::EcdhNist { bits: 521 },
+        Some(Curve::X25519 | Curve::Ed25519) => KeyWork::X25519,
+        None => KeyWork::Symmetric,
+    }
+}
+
+/// The estimated cost of recovering a CEK, in units (≈ 0.1 ms of a worker
+/// in Envoy's V8). Private-key RSA grows with about the cube of the
+/// modulus; symmetric key management costs nothing worth counting.
+pub fn decrypt_units(key: KeyWork) -> u64 {
+    match key {
         KeyWork::Rsa { bits } => {
             // 2048 bits: about 3.5 ms.
             let b = u64::try_from(bits.clamp(1024, 4096)).unwrap_or(4096);
@@ -72,8 +103,27 @@ pub fn cost_units(key: KeyWork) -> u64 {
         KeyWork::EcdhNist { .. } => 25,
         KeyWork::X25519 => 2,
         KeyWork::Symmetric => 0,
-    };
-    decrypt + VERIFY
+    }
+}
+
+/// The estimated cost of one signature verification with `alg` and `key`,
+/// in units: ECDSA about 0.5 ms for P-256 in V8, RSA public-key
+/// operations (e = 65537) about 0.2 ms at 2048 bits and growing with the
+/// square of the modulus, Ed25519 about 0.3 ms, HMAC nothing worth counting.
+pub fn verify_units(alg: SignatureAlg, key: &Key) -> u64 {
+    use SignatureAlg::*;
+    match alg {
+        Hs256 | Hs384 | Hs512 => 0,
+        Rs256 | Rs384 | Rs512 | Ps256 | Ps384 | Ps512 => {
+            let bits = fit::rsa_bytes(key).unwrap_or(256).saturating_mul(8);
+            let b = u64::try_from(bits.clamp(2048, 8192)).unwrap_or(8192);
+            (2 * b * b).div_ceil(2048 * 2048)
+        }
+        Es256 => 5,
+        Es384 => 12,
+        Es512 => 25,
+        EdDsa => 3,
+    }
 }
 
 /// Why a request was not admitted.
@@ -149,11 +199,12 @@ impl Admission {
         if self.rate == 0 {
             return Ok(());
         }
-        let cost = cost.saturating_mul(MILLI);
         let capacity = self.rate.saturating_mul(MILLI);
         self.worker.refill(self.rate, capacity, now_ms);
         let source_rate = self.source_rate();
         let source_capacity = source_rate.saturating_mul(MILLI);
+        // Work dearer than a whole bucket is charged the whole bucket.
+        let cost = cost.saturating_mul(MILLI).min(source_capacity);
         if !self.sources.contains_key(source) && self.sources.len() >= MAX_SOURCES {
             self.forget_oldest();
         }
@@ -174,6 +225,16 @@ impl Admission {
         Ok(())
     }
 
+    /// Units charged since the last call (for the stats' counter).
+    pub fn take_spent(&mut self) -> u64 {
+        std::mem::take(&mut self.spent)
+    }
+
+    /// Whether admission is on (a budget was configured).
+    pub fn is_on(&self) -> bool {
+        self.rate > 0
+    }
+
     /// Sources tracked.
     pub fn sources(&self) -> usize {
         self.sources.len()
@@ -191,32 +252,179 @@ impl Admission {
     }
 }
 
+/// The fairness key of a downstream address as Envoy's `source.address`
+/// gives it (`1.2.3.4:5678`, `[2001:db8::1]:5678`, or without a port): the
+/// port is dropped (every connection of a client has its own), an IPv6
+/// address counts by its /64 (one host is routinely given a whole /64), an
+/// IPv4-mapped IPv6 address as its IPv4 address. Anything else — an absent
+/// property, a pipe, an internal address — shares the one key `?`.
+pub fn source_key(address: Option<&str>) -> Vec<u8> {
+    use std::net::{IpAddr, SocketAddr};
+    let ip = address.and_then(|a| {
+        a.parse::<SocketAddr>()
+            .map(|s| s.ip())
+            .or_else(|_| a.parse::<IpAddr>())
+            .ok()
+    });
+    match ip {
+        Some(IpAddr::V4(v4)) => v4.octets().to_vec(),
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.octets().to_vec(),
+            None => v6.octets().iter().take(8).copied().collect(),
+        },
+        None => b"?".to_vec(),
+    }
+}
+
+/// What the pipeline asks before expensive work.
+pub trait Gate {
+    /// May work estimated at `units` be done now for this request? A
+    /// refusal charges nothing.
+    fn admit(&mut self, units: u64) -> Result<(), Shed>;
+}
+
+/// No budget: the CLI, and tests of everything else.
+#[derive(Debug, Default)]
+pub struct Unmetered;
+
+impl Gate for Unmetered {
+    fn admit(&mut self, _units: u64) -> Result<(), Shed> {
+        Ok(())
+    }
+}
+
+/// One request's view of the worker's [`Admission`] at `now_ms`: the
+/// request's address is read (with `read_source`, a host call) the first
+/// time work is asked for, and kept for the log line of a shed request.
+pub struct Metered<'a, F: FnMut() -> Option<String>> {
+    admission: &'a mut Admission,
+    now_ms: u64,
+    read_source: F,
+    source: Option<Option<String>>,
+}
+
+impl<'a, F: FnMut() -> Option<String>> Metered<'a, F> {
+    pub fn new(admission: &'a mut Admission, now_ms: u64, read_source: F) -> Self {
+        Metered {
+            admission,
+            now_ms,
+            read_source,
+            source: None,
+        }
+    }
+
+    /// The address read, if work was asked for (for the shed log line).
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_ref().and_then(Option::as_deref)
+    }
+}
+
+impl<F: FnMut() -> Option<String>> Gate for Metered<'_, F> {
+    fn admit(&mut self, units: u64) -> Result<(), Shed> {
+        if units == 0 || !self.admission.is_on() {
+            return Ok(());
+        }
+        let read = &mut self.read_source;
+        let source = self.source.get_or_insert_with(read);
+        let key = source_key(source.as_deref());
+        self.admission.admit(&key, units, self.now_ms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const RSA: u64 = 40; // ≈ cost_units(Rsa { bits: 2048 })
+    const RSA: u64 = 40; // ≈ RSA-OAEP-2048 then an ES256 verification
 
     #[test]
     fn costs_follow_the_measured_order() {
-        let rsa2048 = cost_units(KeyWork::Rsa { bits: 2048 });
-        assert_eq!(rsa2048, RSA);
-        assert!(cost_units(KeyWork::Rsa { bits: 4096 }) > 6 * rsa2048);
-        assert!(cost_units(KeyWork::EcdhNist { bits: 256 }) < rsa2048 / 3);
-        assert!(cost_units(KeyWork::X25519) < cost_units(KeyWork::EcdhNist { bits: 256 }));
+        let rsa2048 = decrypt_units(KeyWork::Rsa { bits: 2048 });
+        assert_eq!(rsa2048, 35);
+        assert!(decrypt_units(KeyWork::Rsa { bits: 4096 }) > 6 * rsa2048);
+        assert!(decrypt_units(KeyWork::EcdhNist { bits: 256 }) < rsa2048 / 3);
+        assert!(decrypt_units(KeyWork::X25519) < decrypt_units(KeyWork::EcdhNist { bits: 256 }));
         assert!(
-            cost_units(KeyWork::EcdhNist { bits: 521 })
-                > cost_units(KeyWork::EcdhNist { bits: 384 })
+            decrypt_units(KeyWork::EcdhNist { bits: 521 })
+                > decrypt_units(KeyWork::EcdhNist { bits: 384 })
         );
-        assert!(
-            cost_units(KeyWork::Symmetric) > 0,
-            "a verification still costs"
-        );
+        assert_eq!(decrypt_units(KeyWork::Symmetric), 0);
         // Absurd sizes are charged as the largest allowed key, not more or 0.
         assert_eq!(
-            cost_units(KeyWork::Rsa { bits: usize::MAX }),
-            cost_units(KeyWork::Rsa { bits: 4096 })
+            decrypt_units(KeyWork::Rsa { bits: usize::MAX }),
+            decrypt_units(KeyWork::Rsa { bits: 4096 })
         );
+    }
+
+    #[test]
+    fn keys_are_charged_by_type_curve_and_size() {
+        use crate::jose::jwk::{generate, KeyType};
+        let rsa = generate(KeyType::Rsa { bits: 2048 }).unwrap();
+        assert_eq!(key_work(&rsa), KeyWork::Rsa { bits: 2048 });
+        assert_eq!(
+            key_work(&generate(KeyType::P384).unwrap()),
+            KeyWork::EcdhNist { bits: 384 }
+        );
+        assert_eq!(
+            key_work(&generate(KeyType::X25519).unwrap()),
+            KeyWork::X25519
+        );
+        let oct = generate(KeyType::Oct { bytes: 32 }).unwrap();
+        assert_eq!(key_work(&oct), KeyWork::Symmetric);
+        assert_eq!(verify_units(SignatureAlg::Hs256, &oct), 0);
+        assert_eq!(verify_units(SignatureAlg::Rs256, &rsa), 2);
+        let p256 = generate(KeyType::P256).unwrap();
+        assert!(verify_units(SignatureAlg::Es256, &p256) > verify_units(SignatureAlg::Rs256, &rsa));
+        assert!(
+            verify_units(SignatureAlg::Es512, &p256) > verify_units(SignatureAlg::Es384, &p256)
+        );
+    }
+
+    #[test]
+    fn work_dearer_than_a_bucket_is_admitted_when_the_bucket_is_full() {
+        // 100 units/s, a source holds 25: an RSA-4096 decryption (280)
+        // still gets through once a second's share has come back.
+        let big = decrypt_units(KeyWork::Rsa { bits: 4096 });
+        let mut a = Admission::new(100, 25, 0);
+        assert_eq!(a.admit(b"s", big, 0), Ok(()));
+        assert_eq!(a.admit(b"s", big, 0), Err(Shed::SourceShare));
+        assert_eq!(a.admit(b"s", big, 999), Err(Shed::SourceShare));
+        assert_eq!(a.admit(b"s", big, 1000), Ok(()));
+        assert_eq!(a.spent, 50, "charged a bucket each time, not 2 × {big}");
+    }
+
+    #[test]
+    fn sources_are_keyed_by_address_without_port_and_by_ipv6_slash_64() {
+        let k = |a: &str| source_key(Some(a));
+        assert_eq!(k("10.1.2.3:4444"), k("10.1.2.3:5555"));
+        assert_eq!(k("10.1.2.3"), k("10.1.2.3:5555"));
+        assert_ne!(k("10.1.2.3:4444"), k("10.1.2.4:4444"));
+        assert_eq!(k("[2001:db8:1:2::1]:443"), k("[2001:db8:1:2:ffff::9]:80"));
+        assert_ne!(k("[2001:db8:1:2::1]:443"), k("[2001:db8:1:3::1]:443"));
+        assert_eq!(k("[::ffff:10.1.2.3]:9"), k("10.1.2.3:1"));
+        assert_eq!(k("/var/run/envoy.sock"), source_key(None));
+        assert_eq!(k("garbage"), b"?".to_vec());
+    }
+
+    #[test]
+    fn a_metered_gate_reads_the_address_only_when_work_is_asked_for() {
+        let mut a = Admission::new(1000, 25, 0);
+        let mut reads = 0;
+        let mut gate = Metered::new(&mut a, 0, || {
+            reads += 1;
+            Some("10.0.0.1:1234".to_string())
+        });
+        assert_eq!(gate.admit(0), Ok(()), "free work asks nothing");
+        assert_eq!(gate.source(), None);
+        assert_eq!(gate.admit(RSA), Ok(()));
+        assert_eq!(gate.admit(RSA), Ok(()));
+        assert_eq!(gate.source(), Some("10.0.0.1:1234"));
+        drop(gate);
+        assert_eq!(reads, 1);
+        // Off: no address is read at all.
+        let mut off = Admission::new(0, 25, 0);
+        let mut gate = Metered::new(&mut off, 0, || panic!("read"));
+        assert_eq!(gate.admit(RSA), Ok(()));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! request's headers. [`redecide`] decides for it once the waiting room
 //! ([`crate::wait`]) says its provider's state changed.
 
+use crate::admission::Gate;
 use crate::cache::Cache;
 use crate::config::request::{CompiledRule, PathMatch, Requirement, Source};
 use crate::config::CompiledConfig;
@@ -95,6 +96,11 @@ pub struct Deny {
     pub kid: Option<String>,
     pub alg: Option<&'static str>,
     pub cache: CacheUse,
+    /// `retry-after`, seconds: set when the cold-path budget is spent.
+    pub retry_after: Option<u32>,
+    /// The downstream address, for the log line of a request shed by the
+    /// cold-path budget (the host fills it in; never anything else).
+    pub source: Option<String>,
 }
 
 /// The decision for a request.
@@ -158,6 +164,11 @@ fn refusal(
             Some(format!("Bearer realm=\"{}\"", config.realm)),
             r#"{"error":"unauthorized","error_description":"a bearer token is required"}"#,
         ),
+        // Not a credentials problem either: retry shortly, same token.
+        Some("temporarily_unavailable") => (
+            None,
+            r#"{"error":"temporarily_unavailable","error_description":"too many new tokens at once; retry shortly"}"#,
+        ),
         // Not a credentials problem: no challenge.
         Some("invalid_request") => (
             None,
@@ -186,6 +197,8 @@ fn refusal(
         kid,
         alg,
         cache,
+        retry_after: matches!(reason, Reason::Overloaded(_)).then_some(1),
+        source: None,
     }
 }
 
@@ -320,13 +333,16 @@ fn anonymous<'c>(config: &'c CompiledConfig, request: &Request<'_>) -> Decision<
 
 /// Decide what to do with `request` at `now` (seconds since the epoch),
 /// with verification keys from `keys` (fetched `remote_jwks`, whose fetch
-/// schedule an unknown `kid` may advance).
+/// schedule an unknown `kid` may advance), asking `gate` before the
+/// private-key and signature work of a token no cache knows (the worker's
+/// cold-path budget: a refusal is a 503, [`Reason::Overloaded`]).
 pub fn decide<'c>(
     request: &Request<'_>,
     now: u64,
     config: &'c CompiledConfig,
     cache: &mut Cache,
     keys: &mut KeyStore,
+    gate: &mut dyn Gate,
 ) -> Decision<'c> {
     // Rules compare text: the path must already be the one the upstream
     // will see. Without rules the path decides nothing.
@@ -351,7 +367,8 @@ pub fn decide<'c>(
         Err(reason) => return deny(config, reason, None, None, CacheUse::None),
     };
 
-    let (verified, cache_use) = match check_token(rule, found.token, now, config, cache, keys) {
+    let (verified, cache_use) = match check_token(rule, found.token, now, config, cache, keys, gate)
+    {
         Checked::Accepted(verified, cache_use) => (verified, cache_use),
         Checked::Done(decision) => return decision,
         Checked::Wait(provider, why) => {
@@ -418,6 +435,7 @@ pub fn redecide<'c>(
     config: &'c CompiledConfig,
     cache: &mut Cache,
     keys: &mut KeyStore,
+    gate: &mut dyn Gate,
 ) -> Redecided<'c> {
     let default_rule = DEFAULT_RULE;
     let rule = match parked.rule {
@@ -430,11 +448,12 @@ pub fn redecide<'c>(
             }
         },
     };
-    let (verified, cache_use) = match check_token(rule, &parked.token, now, config, cache, keys) {
-        Checked::Accepted(verified, cache_use) => (verified, cache_use),
-        Checked::Done(decision) => return Redecided::Done(decision),
-        Checked::Wait(_, why) => return Redecided::Wait(why),
-    };
+    let (verified, cache_use) =
+        match check_token(rule, &parked.token, now, config, cache, keys, gate) {
+            Checked::Accepted(verified, cache_use) => (verified, cache_use),
+            Checked::Done(decision) => return Redecided::Done(decision),
+            Checked::Wait(_, why) => return Redecided::Wait(why),
+        };
     // Every managed header the request carried goes, even one this decision
     // sets (removed, then set: the same result as for a fresh request).
     let edits = &parked.edits;
@@ -458,6 +477,7 @@ fn check_token<'c>(
     config: &'c CompiledConfig,
     cache: &mut Cache,
     keys: &mut KeyStore,
+    gate: &mut dyn Gate,
 ) -> Checked<'c> {
     let done =
         |reason, kid, alg, cache_use| Checked::Done(deny(config, reason, kid, alg, cache_use));
@@ -468,7 +488,7 @@ fn check_token<'c>(
                 cache.keep(token, Rc::clone(&verified), until);
                 (verified, CacheUse::SharedHit)
             }
-            None => match pipeline::verify_token_with(token, now, config, keys) {
+            None => match pipeline::verify_token_with(token, now, config, keys, gate) {
                 Ok(accepted) => {
                     let Some((index, provider)) = config.provider_with_index(&accepted.provider)
                     else {

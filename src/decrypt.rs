@@ -11,6 +11,7 @@
 //! refused; claims JSON without a signature is accepted only when the
 //! configuration says `require_signature: false`.
 
+use crate::admission::{self, Gate, Unmetered};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::jose::header::JweHeader;
@@ -146,8 +147,14 @@ pub fn parse<'t>(token: &'t str, config: &CompiledConfig) -> Result<Parsed<'t>, 
 }
 
 /// Decrypt a parsed JWE with the configured keys and classify its content.
-pub fn open(parsed: Parsed<'_>, config: &CompiledConfig) -> Result<Decrypted, Reason> {
-    let plaintext = plaintext(&parsed, &config.decryption_keys)?;
+/// The private-key work the candidate keys will cost is asked of `gate`
+/// first ([`admission::decrypt_units`]); a token no key fits asks nothing.
+pub fn open(
+    parsed: Parsed<'_>,
+    config: &CompiledConfig,
+    gate: &mut dyn Gate,
+) -> Result<Decrypted, Reason> {
+    let plaintext = plaintext_with(&parsed, &config.decryption_keys, gate)?;
     Ok(Decrypted {
         inner: classify(&plaintext, config)?,
         header: parsed.header,
@@ -160,11 +167,26 @@ pub fn open(parsed: Parsed<'_>, config: &CompiledConfig) -> Result<Decrypted, Re
 /// random CEK, so the only observable failure is the content tag check, and
 /// every failure is [`DECRYPTION_FAILED`].
 pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>, Reason> {
+    plaintext_with(parsed, keys, &mut Unmetered)
+}
+
+/// [`plaintext`], asking `gate` for the candidates' work before any key is
+/// used.
+fn plaintext_with(
+    parsed: &Parsed<'_>,
+    keys: &[Jwk],
+    gate: &mut dyn Gate,
+) -> Result<Zeroizing<Vec<u8>>, Reason> {
     let header = &parsed.header;
     let candidates = candidates(header, parsed.encrypted_key.len(), keys);
     if candidates.is_empty() {
         return Err(Reason::Decrypt("no decryption key fits kid and alg"));
     }
+    let work = candidates
+        .iter()
+        .map(|k| admission::decrypt_units(admission::key_work(&k.key)))
+        .fold(0u64, u64::saturating_add);
+    gate.admit(work).map_err(Reason::Overloaded)?;
     // Drawn before any key is used, so that even a failing random source
     // cannot tell a failed unwrap from a good one.
     let substitute = random_cek(header.enc.key_len())?;
@@ -189,9 +211,9 @@ pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>
     Err(DECRYPTION_FAILED)
 }
 
-/// [`parse`] then [`open`].
+/// [`parse`] then [`open`], unmetered.
 pub fn decrypt(token: &str, config: &CompiledConfig) -> Result<Decrypted, Reason> {
-    open(parse(token, config)?, config)
+    open(parse(token, config)?, config, &mut Unmetered)
 }
 
 /// Keys that may decrypt this token, in the order they are tried: with a

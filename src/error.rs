@@ -5,6 +5,7 @@
 //! reason's detail is a static string: it can never carry token bytes, claim
 //! values or key material.
 
+use crate::admission::Shed;
 use std::fmt;
 
 /// The precise, internal reason for rejecting a token.
@@ -54,6 +55,10 @@ pub enum Reason {
     /// The provider's fetched revocation list has never arrived (and its
     /// `revocation.fail_open` is false): fail closed.
     RevocationUnavailable,
+    /// The cold-path budget ([`crate::admission`]) is spent, the worker's
+    /// or this source's share of it: 503 with `retry-after`, so a client
+    /// retries rather than re-authenticates.
+    Overloaded(Shed),
 }
 
 impl Reason {
@@ -75,6 +80,7 @@ impl Reason {
             Reason::Path(_) => "path",
             Reason::Ambiguous(_) => "ambiguous",
             Reason::RevocationUnavailable => "revocation_unavailable",
+            Reason::Overloaded(_) => "overloaded",
         }
     }
 
@@ -98,16 +104,22 @@ impl Reason {
             Reason::Revoked => "token revoked",
             Reason::KeysUnavailable => "the issuer's keys are not available",
             Reason::RevocationUnavailable => "the provider's revocation list has not arrived",
+            Reason::Overloaded(Shed::Budget) => "the worker's cold-path budget is spent",
+            Reason::Overloaded(Shed::SourceShare) => {
+                "this source has spent its share of the cold-path budget"
+            }
         }
     }
 
     /// The HTTP status the client receives: 401 for every token failure, 403
     /// for a valid token without the route's required claims, 400 for a
-    /// path that is not in normal form.
+    /// path that is not in normal form, 503 when the cold-path budget is
+    /// spent (the token was not looked at: not a credentials failure).
     pub fn status(self) -> u16 {
         match self {
             Reason::Forbidden => 403,
             Reason::Path(_) => 400,
+            Reason::Overloaded(_) => 503,
             _ => 401,
         }
     }
@@ -119,6 +131,7 @@ impl Reason {
         match self {
             Reason::Missing => None,
             Reason::Path(_) => Some("invalid_request"),
+            Reason::Overloaded(_) => Some("temporarily_unavailable"),
             Reason::Forbidden => Some("insufficient_scope"),
             _ => Some("invalid_token"),
         }
@@ -141,6 +154,7 @@ impl Reason {
         "path",
         "ambiguous",
         "revocation_unavailable",
+        "overloaded",
     ];
 }
 

@@ -19,8 +19,9 @@
 //! yet, [`wait`] — the waiting room: what may wait (bounded by count, bytes
 //! and per provider), until when, and which waiters to re-decide (with
 //! [`decide::redecide`]) or deny, a small batch per host callback;
-//! [`admission`] — the cold-path budget per worker and per source (not wired
-//! into the filter yet).
+//! and, inside steps 2 and 3, [`admission`] — the cold-path budget per
+//! worker and per source, asked before the private-key and signature work
+//! of a token no cache knows (a `503` when spent).
 //!
 //! Everything above is a pure core: it never reads the clock or the environment,
 //! and it knows nothing of proxy-wasm. `now` is an argument, keys are parsed once

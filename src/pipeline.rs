@@ -4,6 +4,7 @@
 //! the cache, and what `jwe-authn verify` runs: one implementation, so the
 //! CLI answers exactly as the filter would.
 
+use crate::admission::{Gate, Unmetered};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::keystore::KeySource;
@@ -51,16 +52,25 @@ impl From<Reason> for Rejected {
 /// Decrypt, verify and validate `token` at time `now` (seconds since the
 /// epoch), with the configured `local_jwks` (what the CLI has).
 pub fn verify_token(token: &str, now: u64, config: &CompiledConfig) -> Result<Accepted, Rejected> {
-    verify_token_with(token, now, config, &crate::keystore::LocalKeys)
+    verify_token_with(
+        token,
+        now,
+        config,
+        &crate::keystore::LocalKeys,
+        &mut Unmetered,
+    )
 }
 
 /// [`verify_token`] with verification keys from `keys` (the filter passes
-/// its store of fetched `remote_jwks`).
+/// its store of fetched `remote_jwks`), asking `gate` before each piece of
+/// expensive work (the filter passes the worker's cold-path budget,
+/// [`crate::admission`]).
 pub fn verify_token_with(
     token: &str,
     now: u64,
     config: &CompiledConfig,
     keys: &dyn KeySource,
+    gate: &mut dyn Gate,
 ) -> Result<Accepted, Rejected> {
     let parsed = decrypt::parse(token, config)?;
     let kid = parsed.header.kid.as_deref().map(loggable);
@@ -71,11 +81,12 @@ pub fn verify_token_with(
         alg,
         provider: None,
     };
-    let decrypted = decrypt::open(parsed, config).map_err(with_header)?;
-    let verified = verify::verify(decrypted.inner, config, keys).map_err(|failure| Rejected {
-        provider: failure.provider,
-        ..with_header(failure.reason)
-    })?;
+    let decrypted = decrypt::open(parsed, config, gate).map_err(with_header)?;
+    let verified =
+        verify::verify(decrypted.inner, config, keys, gate).map_err(|failure| Rejected {
+            provider: failure.provider,
+            ..with_header(failure.reason)
+        })?;
     validate::validate(&verified, now, config).map_err(with_header)?;
     if verified.provider.is_revoked(&verified.claims) {
         return Err(with_header(Reason::Revoked));

@@ -7,6 +7,7 @@
 //! keys. HMAC algorithms only ever fit `oct` keys, which is what defeats alg
 //! confusion.
 
+use crate::admission::{self, Gate, Unmetered};
 use crate::config::{CompiledConfig, Provider};
 use crate::decrypt::{Inner, MAX_KEY_ATTEMPTS};
 use crate::error::Reason;
@@ -49,11 +50,13 @@ impl From<Reason> for Failure {
     }
 }
 
-/// Verify the decrypted content and find its provider.
+/// Verify the decrypted content and find its provider; the signature work
+/// is asked of `gate` first.
 pub fn verify<'c>(
     inner: Inner,
     config: &'c CompiledConfig,
     keys: &'c dyn KeySource,
+    gate: &mut dyn Gate,
 ) -> Result<Verified<'c>, Failure> {
     match inner {
         Inner::Claims(claims) => {
@@ -65,7 +68,7 @@ pub fn verify<'c>(
                 jws: None,
             })
         }
-        Inner::Jws(compact) => verify_jws(compact, config, keys),
+        Inner::Jws(compact) => verify_jws(compact, config, keys, gate),
     }
 }
 
@@ -135,6 +138,16 @@ pub fn parse_jws<'t>(
 /// none), whose metadata permits the algorithm and whose type fits it, at
 /// most [`MAX_KEY_ATTEMPTS`]. [`NO_KEY_FITS`] when none qualifies.
 pub fn check_signature(parsed: &ParsedJws<'_>, keys: &[Jwk]) -> Result<(), Reason> {
+    check_signature_with(parsed, keys, &mut Unmetered)
+}
+
+/// [`check_signature`], asking `gate` for the candidates' work
+/// ([`admission::verify_units`]) before any signature is checked.
+fn check_signature_with(
+    parsed: &ParsedJws<'_>,
+    keys: &[Jwk],
+    gate: &mut dyn Gate,
+) -> Result<(), Reason> {
     let header = &parsed.header;
     let candidates: Vec<_> = keys
         .iter()
@@ -149,6 +162,11 @@ pub fn check_signature(parsed: &ParsedJws<'_>, keys: &[Jwk]) -> Result<(), Reaso
     if candidates.is_empty() {
         return Err(NO_KEY_FITS);
     }
+    let work = candidates
+        .iter()
+        .map(|k| admission::verify_units(header.alg, &k.key))
+        .fold(0u64, u64::saturating_add);
+    gate.admit(work).map_err(Reason::Overloaded)?;
     if candidates
         .iter()
         .any(|k| jws::verify(header.alg, &k.key, parsed.signing_input, &parsed.signature))
@@ -163,6 +181,7 @@ fn verify_jws<'c>(
     compact: String,
     config: &'c CompiledConfig,
     keys: &'c dyn KeySource,
+    gate: &mut dyn Gate,
 ) -> Result<Verified<'c>, Failure> {
     let parsed = parse_jws(&compact, &config.signature)?;
     let claims = json::parse_object(&parsed.payload)
@@ -175,7 +194,7 @@ fn verify_jws<'c>(
     let provider_keys = keys
         .keys_for(provider)
         .ok_or_else(|| failure(Reason::KeysUnavailable))?;
-    check_signature(&parsed, provider_keys).map_err(failure)?;
+    check_signature_with(&parsed, provider_keys, gate).map_err(failure)?;
     let header = parsed.header;
     Ok(Verified {
         provider,

@@ -12,6 +12,7 @@
 mod common;
 
 use common::*;
+use jwe_authn::admission::Unmetered;
 use jwe_authn::cache::shared::{MemoryStore, Shared};
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
@@ -32,7 +33,14 @@ fn decide_local<'c>(
     config: &'c CompiledConfig,
     cache: &mut Cache,
 ) -> Decision<'c> {
-    jwe_authn::decide::decide(request, now, config, cache, &mut KeyStore::new(config))
+    jwe_authn::decide::decide(
+        request,
+        now,
+        config,
+        cache,
+        &mut KeyStore::new(config),
+        &mut Unmetered,
+    )
 }
 
 struct Setup {
@@ -829,7 +837,14 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         path: &path,
         headers: &headers,
     };
-    let decision = jwe_authn::decide::decide(&request, NOW, &s.config, &mut cache, &mut keys);
+    let decision = jwe_authn::decide::decide(
+        &request,
+        NOW,
+        &s.config,
+        &mut cache,
+        &mut keys,
+        &mut Unmetered,
+    );
     let Decision::Wait(parked) = decision else {
         panic!("no list yet: the request waits, got {decision:?}");
     };
@@ -843,7 +858,14 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
     );
     // Still no list: decided again, it waits on.
     assert!(matches!(
-        redecide(&parked, NOW, &s.config, &mut cache, &mut keys),
+        redecide(
+            &parked,
+            NOW,
+            &s.config,
+            &mut cache,
+            &mut keys,
+            &mut Unmetered
+        ),
         Redecided::Wait(WaitFor::Revocation)
     ));
     // The list arrives and does not name it: allowed, with the edits.
@@ -854,9 +876,14 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         .unwrap();
     keys.fetched(fetch.id, NOW, Some(200), br#"{"jti": ["other"]}"#)
         .unwrap();
-    let Redecided::Done(Decision::Allow(allow)) =
-        redecide(&parked, NOW, &s.config, &mut cache, &mut keys)
-    else {
+    let Redecided::Done(Decision::Allow(allow)) = redecide(
+        &parked,
+        NOW,
+        &s.config,
+        &mut cache,
+        &mut keys,
+        &mut Unmetered,
+    ) else {
         panic!("allowed once the list is there");
     };
     assert!(removes(&allow, "x-sub") && removes(&allow, "x_sub"));
@@ -873,7 +900,14 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         .unwrap();
     keys.fetched(fetch.id, NOW + 120, Some(200), br#"{"jti": ["t-1"]}"#)
         .unwrap();
-    match redecide(&parked, NOW + 120, &s.config, &mut cache, &mut keys) {
+    match redecide(
+        &parked,
+        NOW + 120,
+        &s.config,
+        &mut cache,
+        &mut keys,
+        &mut Unmetered,
+    ) {
         Redecided::Done(Decision::Deny(d)) => assert_eq!(d.reason, Reason::Revoked),
         other => panic!("revoked, got {other:?}"),
     }

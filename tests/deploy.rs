@@ -159,6 +159,62 @@ fn filter_configs(doc: &Value, out: &mut Vec<String>) {
     }
 }
 
+/// Every HTTP connection manager in `doc` (its `typed_config`).
+fn connection_managers<'v>(doc: &'v Value, out: &mut Vec<&'v Value>) {
+    match doc {
+        Value::Object(map) => {
+            if map
+                .get("@type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with(".HttpConnectionManager"))
+            {
+                out.push(doc);
+            }
+            map.values().for_each(|v| connection_managers(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| connection_managers(v, out)),
+        _ => {}
+    }
+}
+
+/// README, "What the Envoy configuration must set": every connection
+/// manager clients reach in the configurations we publish sets all of it
+/// (the internal `echo` and `upstream` listeners stand for the API behind).
+#[test]
+fn every_published_connection_manager_sets_the_edge_protection() {
+    let mut checked = 0;
+    for file in envoy_yamls() {
+        let docs = yaml(&file);
+        let mut hcms = Vec::new();
+        docs.iter().for_each(|d| connection_managers(d, &mut hcms));
+        for hcm in hcms {
+            let prefix = hcm["stat_prefix"].as_str().unwrap_or_default();
+            if prefix == "echo" || prefix == "upstream" {
+                continue;
+            }
+            let at = format!("{} ({prefix})", file.display());
+            assert_eq!(hcm["normalize_path"], true, "{at}: normalize_path");
+            assert_eq!(hcm["merge_slashes"], true, "{at}: merge_slashes");
+            assert!(
+                ["UNESCAPE_AND_REDIRECT", "REJECT_REQUEST"].contains(
+                    &hcm["path_with_escaped_slashes_action"]
+                        .as_str()
+                        .unwrap_or("")
+                ),
+                "{at}: path_with_escaped_slashes_action"
+            );
+            assert_eq!(
+                hcm["common_http_protocol_options"]["headers_with_underscores_action"],
+                "REJECT_REQUEST",
+                "{at}: headers_with_underscores_action"
+            );
+            assert_eq!(hcm["use_remote_address"], true, "{at}: use_remote_address");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 7, "only {checked} connection managers checked");
+}
+
 #[test]
 fn every_embedded_configuration_compiles_with_our_parser() {
     let mut count = 0;

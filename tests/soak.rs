@@ -6,7 +6,8 @@
 //! keys and empty bearer values.
 //!
 //! Pass: no 5xx and no connection failure, every valid request 200 and every
-//! invalid one 401, no Wasm VM created after start (a VM that panics is
+//! invalid one 401 (or 503 when the cold-path budget shed it, which is the
+//! budget doing its job: tests/admission.rs), no Wasm VM created after start (a VM that panics is
 //! replaced or fails requests), and the workers' VM memory flat after the
 //! warm-up.
 
@@ -205,6 +206,15 @@ fn hostile_traffic_under_load_with_two_workers() {
     });
     let classes = Arc::new(classes(&p256));
     let (api, admin) = (envoy.api, envoy.admin);
+    // The valid tokens are verified once before the hostile traffic starts
+    // (cached from then on, in both workers through the shared cache), so
+    // that the cold-path budget, which the hostile classes spend, has
+    // nothing to say about them.
+    for value in &classes[0].1 {
+        let status = http(api, "GET", "/orders", &[("authorization", value.as_str())])
+            .map_or(0, |r| r.status);
+        assert_eq!(status, 200, "a valid token before the load");
+    }
     let created_at_start = envoy.stat("wasm.envoy.wasm.runtime.v8.created");
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -231,7 +241,10 @@ fn hostile_traffic_under_load_with_two_workers() {
                     };
                     let status = http(api, "GET", "/orders", &headers).map_or(0, |r| r.status);
                     *tally.lock().unwrap().entry((name, status)).or_default() += 1;
-                    if status != *expected {
+                    // An invalid token may also be shed by the cold-path
+                    // budget (503, retry-after): never forwarded either.
+                    let shed = status == 503 && *expected == 401;
+                    if status != *expected && !shed {
                         let mut f = failures.lock().unwrap();
                         if f.len() < 20 {
                             f.push(format!("{name}: expected {expected}, got {status}"));
@@ -271,8 +284,10 @@ fn hostile_traffic_under_load_with_two_workers() {
     let failures = failures.lock().unwrap().clone();
     assert!(failures.is_empty(), "{failures:#?}\n{report}");
     assert!(
-        tally.keys().all(|(_, status)| *status > 0 && *status < 500),
-        "no 5xx, no dropped connection: {report}"
+        tally
+            .keys()
+            .all(|(_, status)| *status > 0 && (*status < 500 || *status == 503)),
+        "no 5xx but the budget's 503, no dropped connection: {report}"
     );
     for (name, _, expected) in classes.iter() {
         assert!(

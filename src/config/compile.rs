@@ -259,6 +259,11 @@ pub struct CompiledConfig {
     pub cache_shared: bool,
     /// Write the identity to filter state.
     pub identity_in_filter_state: bool,
+    /// The cold-path budget, units per second (0: off;
+    /// [`crate::admission`]).
+    pub admission_rate: u64,
+    /// One source's share of it, percent.
+    pub admission_source_percent: u64,
     /// SHA-256 of the configuration text and the environment keys it named:
     /// an input of [`CompiledConfig::shared_cache_key`], so shared cache
     /// entries written under another configuration are ignored. Not itself
@@ -393,6 +398,23 @@ impl CompiledConfig {
                 .collect::<Vec<_>>()
         }));
         let headers_read = request::headers_read(&sources, &rules);
+        let admission = &config.admission;
+        for (field, value) in [
+            ("admission.worker_percent", admission.worker_percent),
+            ("admission.source_percent", admission.source_percent),
+        ] {
+            if !(1..=100).contains(&value) {
+                return Err(ConfigError::new(
+                    field,
+                    "expected a percentage from 1 to 100",
+                ));
+            }
+        }
+        let admission_rate = if admission.enabled {
+            crate::admission::WORKER_UNITS_PER_SECOND * admission.worker_percent / 100
+        } else {
+            0
+        };
         Ok(CompiledConfig {
             headers_read,
             decryption_keys,
@@ -414,6 +436,8 @@ impl CompiledConfig {
             cache_ttl_seconds: config.cache.ttl_seconds,
             cache_shared: config.cache.shared,
             identity_in_filter_state: config.identity_in_filter_state,
+            admission_rate,
+            admission_source_percent: admission.source_percent,
             fingerprint: [0; 32],
         })
     }

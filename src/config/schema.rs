@@ -76,6 +76,52 @@ pub struct Config {
     /// asked for, because each property is a host call on every request.
     #[serde(default)]
     pub identity_in_filter_state: bool,
+    /// The cold-path budget per worker: how much of a worker's time tokens
+    /// that no cache knows may use (README, Security: "A budget for the
+    /// cold path").
+    #[serde(default)]
+    pub admission: AdmissionConfig,
+}
+
+/// The cold-path budget (per Envoy worker). A token that would exceed it
+/// is answered `503` with `retry-after: 1`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// Meter the cold path. Default true; `false` decrypts every token at
+    /// once, however many arrive.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Share of one worker's time that decryptions and signature checks of
+    /// new tokens may use, percent, 1 to 100 (estimated per algorithm and
+    /// key size). Default 50: cached traffic and public routes keep the
+    /// other half.
+    #[serde(default = "default_worker_percent")]
+    pub worker_percent: u64,
+    /// Share of that budget one downstream address (Envoy's
+    /// `source.address`; an IPv6 address by its /64) may use, percent, 1
+    /// to 100. Default 25. Set 100 when every request arrives from one
+    /// address (a load balancer Envoy does not see through).
+    #[serde(default = "default_source_percent")]
+    pub source_percent: u64,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        AdmissionConfig {
+            enabled: true,
+            worker_percent: default_worker_percent(),
+            source_percent: default_source_percent(),
+        }
+    }
+}
+
+fn default_worker_percent() -> u64 {
+    crate::admission::DEFAULT_WORKER_PERCENT
+}
+
+fn default_source_percent() -> u64 {
+    crate::admission::DEFAULT_SOURCE_SHARE_PERCENT
 }
 
 /// A header the token may be in, as in `jwt_authn`'s `from_headers`.

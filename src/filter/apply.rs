@@ -46,18 +46,26 @@ pub fn deny(shared: &Shared, deny: &Deny) {
     let _ = hostcalls::log(
         LogLevel::Debug,
         &format!(
-            "jwe_authn: denied status={} reason={} detail=\"{}\" kid={} alg={}",
+            "jwe_authn: denied status={} reason={} detail=\"{}\" kid={} alg={}{}",
             deny.status,
             deny.reason.stat(),
             deny.reason.detail(),
             deny.kid.as_deref().unwrap_or("-"),
             deny.alg.unwrap_or("-"),
+            deny.source
+                .as_deref()
+                .map(|s| format!(" source={s}"))
+                .unwrap_or_default(),
         ),
     );
+    let retry_after = deny.retry_after.map(|s| s.to_string());
     let mut headers = vec![
         ("content-type", "application/json"),
         ("cache-control", "no-store"),
     ];
+    if let Some(seconds) = &retry_after {
+        headers.push(("retry-after", seconds.as_str()));
+    }
     if let Some(challenge) = &deny.www_authenticate {
         headers.push(("www-authenticate", challenge.as_str()));
     }

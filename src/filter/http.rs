@@ -60,6 +60,38 @@ extern "C" {
     ) -> Status;
 }
 
+#[link(wasm_import_module = "env")]
+extern "C" {
+    // As the SDK declares it; its wrapper `panic!`s on an unexpected status.
+    fn proxy_get_property(
+        path_data: *const u8,
+        path_size: usize,
+        return_value_data: *mut *mut u8,
+        return_value_size: *mut usize,
+    ) -> Status;
+}
+
+/// The current request's downstream address, Envoy's `source.address`
+/// (`ip:port`; the address `xff_num_trusted_hops` chose, when the HCM
+/// trusts `x-forwarded-for`). One host call: made only when the cold-path
+/// budget is asked for work. `None` when the host has none.
+pub fn source_address() -> Option<String> {
+    // The SDK's serialization of the path ["source", "address"].
+    const PATH: &[u8] = b"source\0address";
+    let mut data: *mut u8 = std::ptr::null_mut();
+    let mut size: usize = 0;
+    // SAFETY: as for `header_map`: on `Ok` with a non-null pointer the host
+    // hands over a buffer of `size` bytes allocated through this module's
+    // allocator; `PATH` outlives the call.
+    let bytes = unsafe {
+        match proxy_get_property(PATH.as_ptr(), PATH.len(), &mut data, &mut size) {
+            Status::Ok if !data.is_null() => Vec::from_raw_parts(data, size, size),
+            _ => return None,
+        }
+    };
+    String::from_utf8(bytes).ok()
+}
+
 /// Every request header, serialized by the host (one host call).
 fn header_map() -> Vec<u8> {
     let mut data: *mut u8 = std::ptr::null_mut();

@@ -2,14 +2,17 @@
 //! the `remote_jwks` fetches, with the requests that wait for them.
 
 use super::apply;
-use super::http::Http;
+use super::http::{source_address, Http};
 use super::shared_data::HostStore;
 use super::stats::{Stats, FLUSH_EVERY};
+use crate::admission::{Admission, Metered};
 use crate::cache::{self, Cache};
 use crate::config::CompiledConfig;
 use crate::decide::{self, Decision, Redecided};
+use crate::error::Reason;
 use crate::extract::Request;
 use crate::keystore::KeyStore;
+use crate::pipeline;
 use crate::wait::{Next, Parked, WaitRoom};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -39,6 +42,8 @@ pub struct Shared {
     pub cache: RefCell<Cache>,
     pub keys: RefCell<KeyStore>,
     pub stats: Stats,
+    /// The cold-path budget of this worker.
+    admission: RefCell<Admission>,
     waiters: RefCell<WaitRoom>,
     /// In-flight fetches: (dispatch token, provider index).
     calls: RefCell<Vec<(u32, usize)>>,
@@ -49,13 +54,17 @@ impl Shared {
     pub fn decide(&self, request: &Request<'_>) -> Option<Decision<'_>> {
         let mut cache = self.cache.try_borrow_mut().ok()?;
         let mut keys = self.keys.try_borrow_mut().ok()?;
-        Some(decide::decide(
+        let mut admission = self.admission.try_borrow_mut().ok()?;
+        let mut gate = Metered::new(&mut admission, now_ms(), source_address);
+        let decision = decide::decide(
             request,
             now(),
             &self.config,
             &mut cache,
             &mut keys,
-        ))
+            &mut gate,
+        );
+        Some(with_source(decision, &gate))
     }
 
     /// Hold request `context` until its provider's keys or list arrive, or
@@ -181,9 +190,27 @@ impl Shared {
             if hostcalls::set_effective_context(waiter.context).is_err() {
                 continue; // the request is gone
             }
-            let redecided = match (self.cache.try_borrow_mut(), self.keys.try_borrow_mut()) {
-                (Ok(mut cache), Ok(mut keys)) => {
-                    decide::redecide(&waiter.parked, now(), &self.config, &mut cache, &mut keys)
+            let borrowed = (
+                self.cache.try_borrow_mut(),
+                self.keys.try_borrow_mut(),
+                self.admission.try_borrow_mut(),
+            );
+            let redecided = match borrowed {
+                (Ok(mut cache), Ok(mut keys), Ok(mut admission)) => {
+                    // The waiter's own address (the effective context is
+                    // its stream): its re-decryption draws on its share.
+                    let mut gate = Metered::new(&mut admission, now_ms(), source_address);
+                    match decide::redecide(
+                        &waiter.parked,
+                        now(),
+                        &self.config,
+                        &mut cache,
+                        &mut keys,
+                        &mut gate,
+                    ) {
+                        Redecided::Done(decision) => Redecided::Done(with_source(decision, &gate)),
+                        wait => wait,
+                    }
                 }
                 _ => Redecided::Done(Decision::Deny(decide::denial(
                     &self.config,
@@ -215,6 +242,21 @@ impl Shared {
                 }
             }
         }
+    }
+}
+
+/// A request shed by the cold-path budget carries its address to the log
+/// line; no other denial does.
+fn with_source<'c, F: FnMut() -> Option<String>>(
+    decision: Decision<'c>,
+    gate: &Metered<'_, F>,
+) -> Decision<'c> {
+    match decision {
+        Decision::Deny(mut deny) if matches!(deny.reason, Reason::Overloaded(_)) => {
+            deny.source = gate.source().map(pipeline::loggable);
+            Decision::Deny(deny)
+        }
+        other => other,
     }
 }
 
@@ -312,11 +354,17 @@ impl RootContext for Root {
                     .providers
                     .iter()
                     .any(|p| p.remote.is_some() || p.revocation_source.is_some());
+                let admission = Admission::new(
+                    config.admission_rate,
+                    config.admission_source_percent,
+                    now_ms(),
+                );
                 let shared = Rc::new(Shared {
                     config,
                     cache: RefCell::new(cache),
                     keys: RefCell::new(keys),
                     stats: Stats::define(),
+                    admission: RefCell::new(admission),
                     waiters: RefCell::new(WaitRoom::new()),
                     calls: RefCell::new(Vec::new()),
                 });
@@ -339,6 +387,9 @@ impl RootContext for Root {
 
     fn on_tick(&mut self) {
         if let Some(shared) = &self.shared {
+            if let Ok(mut admission) = shared.admission.try_borrow_mut() {
+                shared.stats.spent(admission.take_spent());
+            }
             shared.stats.flush();
             // Every tick (100 ms): a fetch an unknown kid asked for starts
             // within a tick, and waiters are served a batch per tick.

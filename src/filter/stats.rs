@@ -2,7 +2,11 @@
 //! `wasmcustom.` prefix): `jwe_authn.allowed`, `jwe_authn.denied.<reason>`,
 //! `jwe_authn.cache.hit`, `jwe_authn.cache.shared_hit` (verified by another
 //! worker), `jwe_authn.cache.miss` (decrypted and verified here),
-//! `jwe_authn.jwks_fetched`, `jwe_authn.jwks_fetch_failed`; and the gauge
+//! `jwe_authn.jwks_fetched`, `jwe_authn.jwks_fetch_failed`, the cold-path
+//! budget's `jwe_authn.admission.spent_units` (units charged, ≈ 0.1 ms
+//! each) and `jwe_authn.admission.shed.budget` / `.shed.source_share`
+//! (requests shed, by cause; their sum is `jwe_authn.denied.overloaded`);
+//! and the gauge
 //! `jwe_authn.vm_memory_bytes`, the Wasm linear memory of a worker's VM
 //! (sampled every [`MEMORY_SAMPLE_EVERY`] requests; the VMs of all workers
 //! write the same gauge, so it shows the most recent sample of any worker).
@@ -11,6 +15,7 @@
 //! ([`FLUSH_EVERY`]): a host call per counter per request was a third of the
 //! cached path's cost. `/stats` therefore lags by at most one tick.
 
+use crate::admission::Shed;
 use crate::decide::CacheUse;
 use crate::error::Reason;
 use proxy_wasm::hostcalls;
@@ -44,7 +49,11 @@ impl Counter {
     }
 
     fn bump(&self) {
-        self.pending.set(self.pending.get().saturating_add(1));
+        self.add(1);
+    }
+
+    fn add(&self, n: u64) {
+        self.pending.set(self.pending.get().saturating_add(n));
     }
 
     fn flush(&self) {
@@ -65,6 +74,9 @@ pub struct Stats {
     cache_miss: Counter,
     jwks_fetched: Counter,
     jwks_fetch_failed: Counter,
+    spent_units: Counter,
+    shed_budget: Counter,
+    shed_source: Counter,
     vm_memory: Option<u32>,
     requests: Cell<u64>,
 }
@@ -83,6 +95,9 @@ impl Stats {
             cache_miss: Counter::define("jwe_authn.cache.miss"),
             jwks_fetched: Counter::define("jwe_authn.jwks_fetched"),
             jwks_fetch_failed: Counter::define("jwe_authn.jwks_fetch_failed"),
+            spent_units: Counter::define("jwe_authn.admission.spent_units"),
+            shed_budget: Counter::define("jwe_authn.admission.shed.budget"),
+            shed_source: Counter::define("jwe_authn.admission.shed.source_share"),
             vm_memory: hostcalls::define_metric(MetricType::Gauge, "jwe_authn.vm_memory_bytes")
                 .ok(),
             requests: Cell::new(0),
@@ -99,6 +114,9 @@ impl Stats {
             &self.cache_miss,
             &self.jwks_fetched,
             &self.jwks_fetch_failed,
+            &self.spent_units,
+            &self.shed_budget,
+            &self.shed_source,
         ];
         single
             .into_iter()
@@ -125,11 +143,22 @@ impl Stats {
         self.allowed.bump();
     }
 
-    /// Count a denied request under its reason's stat.
+    /// Count a denied request under its reason's stat (and a shed one
+    /// under its cause too).
     pub fn denied(&self, reason: Reason) {
         if let Some((_, c)) = self.denied.iter().find(|(n, _)| *n == reason.stat()) {
             c.bump();
         }
+        match reason {
+            Reason::Overloaded(Shed::Budget) => self.shed_budget.bump(),
+            Reason::Overloaded(Shed::SourceShare) => self.shed_source.bump(),
+            _ => {}
+        }
+    }
+
+    /// Add cold-path budget units charged since the last tick.
+    pub fn spent(&self, units: u64) {
+        self.spent_units.add(units);
     }
 
     /// Count a successful JWKS fetch.

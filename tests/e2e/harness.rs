@@ -294,7 +294,37 @@ impl Response {
 
 /// One HTTP/1.1 request on a fresh connection; `None` if nothing answered.
 pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)]) -> Option<Response> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    let stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    exchange(stream, method, path, headers)
+}
+
+/// [`http`] from the loopback address `source` (e.g. `127.0.0.2`): another
+/// client address, as Envoy's `source.address` sees it.
+#[allow(dead_code)]
+pub fn http_from(
+    source: std::net::Ipv4Addr,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<Response> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).ok()?;
+    socket
+        .bind(&std::net::SocketAddr::from((source, 0)).into())
+        .ok()?;
+    socket
+        .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .ok()?;
+    exchange(socket.into(), method, path, headers)
+}
+
+fn exchange(
+    mut stream: TcpStream,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Option<Response> {
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
