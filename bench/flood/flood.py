@@ -391,6 +391,9 @@ def print_table(result):
         if legit_errs or legit_bad:
             legit_note = " (" + ", ".join([f"{s}: {n}" for s, n in legit_bad.items()] + [f"{k} {v}" for k, v in legit_errs.items()]) + ")"
         print(f"| {name} | {fmt(p['legit_rps'])}{legit_note} | {ratio_fmt(p['ratio_alone'])} | {ratio_fmt(p['ratio_cheap'])} | {fmt(p['legit_p50_ms'], '.2f')} | {fmt(p['legit_p99_ms'], '.2f')} | {fmt(p['flood_rps'])} | {answers} | {fmt(pub['p50_ms'], '.1f')} / {fmt(pub['p99_ms'], '.1f')} ({pub['sent']}{f', {pub_bad} not 200' if pub_bad else ''}) | {fresh_txt} | {p['forwarded_beyond_legitimate']} |")
+    print("\nforwarded beyond legit: upstream requests − 2xx counted by the legitimate clients (wrk, probe, fresh); up to 4 are the"
+          " legitimate wrk's requests in flight when it stops (answered, never counted); a forwarded forgery would also be a 2xx"
+          " among the flood's answers.")
     print("\n| phase | Envoy CPU s | counter deltas (`wasmcustom.jwe_authn.` / `http.api.jwt_authn.` left off) |")
     print("|---|---:|---|")
     for name, p in result["phases"].items():
