@@ -6,7 +6,7 @@
     flood.py epk TOKENS OUT               base64url ECDH-ES headers, one per minted token's epk
     flood.py probe PORT SECONDS INTERVAL OUT        GET /public/x every INTERVAL s, new connection each
     flood.py fresh PORT SECONDS SOURCE TOKENS OUT   fresh valid tokens one after another from SOURCE
-    flood.py stats ADMIN_PORT OUT         Envoy's counters (name value per line)
+    flood.py stats ADMIN_PORT OUT         Envoy's counters (name: value per line), gauges to OUT.gauges
     flood.py report WORK OUT_JSON         bench/flood-results.json and the Markdown table
 """
 import base64
@@ -104,8 +104,8 @@ def latency_summary(latencies_ms):
 
 
 def read_response(sock):
-    """Status of one HTTP/1.1 response read to its end (the server closes or
-    the body ends at Content-Length)."""
+    """(status, whether the server closes) of one HTTP/1.1 response read to
+    its end (the body ends at Content-Length, or the server closes)."""
     data = b""
     while b"\r\n\r\n" not in data:
         chunk = sock.recv(65536)
@@ -121,7 +121,7 @@ def read_response(sock):
             if not chunk:
                 break
             body += chunk
-    return status
+    return status, bool(re.search(rb"(?im)^connection:\s*close", head)) or not m
 
 
 def probe(port, seconds, interval, out):
@@ -137,7 +137,7 @@ def probe(port, seconds, interval, out):
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
                 s.sendall(b"GET /public/x HTTP/1.1\r\nHost: flood\r\nConnection: close\r\n\r\n")
-                status = read_response(s)
+                status, _ = read_response(s)
         except OSError as e:  # timeouts included
             status = type(e).__name__
         with lock:
@@ -185,7 +185,7 @@ def fresh(port, seconds, source, tokens, out):
                 local = sock.getsockname()[0]
                 connects += 1
             sock.sendall(f"GET /orders HTTP/1.1\r\nHost: flood\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
-            status = read_response(sock)
+            status, closing = read_response(sock)
         except OSError as e:
             errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
             if sock:
@@ -195,7 +195,7 @@ def fresh(port, seconds, source, tokens, out):
         by_status[str(status)] = by_status.get(str(status), 0) + 1
         if status == 200:
             latencies.append((time.monotonic() - t0) * 1000)
-        if status != 200:  # Envoy may close after a local reply
+        if closing:
             sock.close()
             sock = None
     if sock:
@@ -209,9 +209,11 @@ def fresh(port, seconds, source, tokens, out):
 
 
 def stats(admin_port, out):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/stats", timeout=10).read().decode()
-    with open(out, "w") as f:
-        f.write(text)
+    """Envoy's counters to OUT, its gauges to OUT with .gauges added."""
+    for kind, path in (("Counters", out), ("Gauges", out + ".gauges")):
+        url = f"http://127.0.0.1:{admin_port}/stats?type={kind}"
+        with open(path, "w") as f:
+            f.write(urllib.request.urlopen(url, timeout=10).read().decode())
 
 
 # --- report ----------------------------------------------------------------
@@ -267,6 +269,7 @@ def load_run(d):
     run["fresh"] = json.load(open(os.path.join(d, "fresh.json"))) if os.path.exists(os.path.join(d, "fresh.json")) else None
     before, after = read_stats(os.path.join(d, "stats-before.txt")), read_stats(os.path.join(d, "stats-after.txt"))
     run["counters"] = {k: after[k] - before.get(k, 0) for k in sorted(after) if after[k] - before.get(k, 0)}
+    run["gauges_after"] = read_stats(os.path.join(d, "stats-after.txt.gauges"))
     upstream = run["counters"].get("http.upstream.downstream_rq_total", 0)
     legit_2xx = two_xx(run["legit"]["status"]) + (run["public"]["status"].get("200", 0)) + (run["fresh"]["served"] if run["fresh"] else 0)
     run["upstream_requests"] = upstream
@@ -341,6 +344,7 @@ def report(work, out_json):
             "forwarded_beyond_legitimate": sum(r["forwarded_beyond_legitimate"] for r in rs),
             "envoy_cpu_s": median(r.get("envoy_cpu_s") for r in rs),
             "counters": summed(lambda r: r["counters"]),
+            "gauges_after": rs[-1]["gauges_after"],  # the last round's, at the phase's end
         }
         if rs[0]["fresh"]:
             p["fresh"] = {
