@@ -12,7 +12,7 @@ CARGO ?= cargo
 WASM := target/wasm32-wasip1/release/jwe_authn.wasm
 CLI := target/release/jwe-authn
 
-.PHONY: soak fuzz fuzz-smoke timing bench bench-native oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
+.PHONY: soak fuzz fuzz-smoke timing bench bench-native flood oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
 
 all: build
 
@@ -73,6 +73,14 @@ bench:
 
 bench-native:
 	$(CARGO) bench --manifest-path bench/pipeline/Cargo.toml
+
+## Floods of forged tokens (cheap, RSA-OAEP-256, ECDH-ES; ES256 against
+## jwt_authn) beside cached legitimate traffic on one Envoy worker
+## (bench/flood.sh; FLOOD_SECONDS=20 per phase, ROUNDS=1): legitimate req/s
+## and latency, the public route's, fresh valid tokens from a second address,
+## the filter's counters; writes bench/flood-results.json.
+flood:
+	bench/flood.sh
 
 ## Checks.
 lint: wasm-target
