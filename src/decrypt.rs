@@ -187,6 +187,14 @@ fn plaintext_with(
         .map(|k| admission::decrypt_units(admission::key_work(&k.key)))
         .fold(0u64, u64::saturating_add);
     gate.admit(work).map_err(Reason::Overloaded)?;
+    let opened = open_with(parsed, &candidates);
+    gate.done();
+    opened
+}
+
+/// Try each candidate key in turn (see [`plaintext`]).
+fn open_with(parsed: &Parsed<'_>, candidates: &[&Jwk]) -> Result<Zeroizing<Vec<u8>>, Reason> {
+    let header = &parsed.header;
     // Drawn before any key is used, so that even a failing random source
     // cannot tell a failed unwrap from a good one.
     let substitute = random_cek(header.enc.key_len())?;

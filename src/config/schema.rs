@@ -100,8 +100,9 @@ pub struct AdmissionConfig {
     pub worker_percent: u64,
     /// Share of that budget one downstream address (Envoy's
     /// `source.address`; an IPv6 address by its /64) may use, percent, 1
-    /// to 100. Default 25. Set 100 when every request arrives from one
-    /// address (a load balancer Envoy does not see through).
+    /// to 100. Default 10 (5 % of a worker). Set 100 when every request
+    /// arrives from one address (a load balancer Envoy does not see
+    /// through).
     #[serde(default = "default_source_percent")]
     pub source_percent: u64,
 }

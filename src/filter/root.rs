@@ -36,6 +36,17 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
+/// The clock in nanoseconds since the epoch (0 if the host cannot say): it
+/// times admitted cold-path work (proxy-wasm has no CPU clock; the VM runs
+/// a callback without yielding, so wall time is the worker's time).
+pub fn now_ns() -> u64 {
+    hostcalls::get_current_time()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
 /// What every HTTP context of this VM shares.
 pub struct Shared {
     pub config: CompiledConfig,
@@ -55,7 +66,7 @@ impl Shared {
         let mut cache = self.cache.try_borrow_mut().ok()?;
         let mut keys = self.keys.try_borrow_mut().ok()?;
         let mut admission = self.admission.try_borrow_mut().ok()?;
-        let mut gate = Metered::new(&mut admission, now_ms(), source_address);
+        let mut gate = Metered::new(&mut admission, now_ms(), source_address).timed(now_ns);
         let decision = decide::decide(
             request,
             now(),
@@ -199,7 +210,8 @@ impl Shared {
                 (Ok(mut cache), Ok(mut keys), Ok(mut admission)) => {
                     // The waiter's own address (the effective context is
                     // its stream): its re-decryption draws on its share.
-                    let mut gate = Metered::new(&mut admission, now_ms(), source_address);
+                    let mut gate =
+                        Metered::new(&mut admission, now_ms(), source_address).timed(now_ns);
                     match decide::redecide(
                         &waiter.parked,
                         now(),
