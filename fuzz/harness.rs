@@ -78,7 +78,8 @@ fn seal(plaintext: &[u8], cty: bool) -> Option<String> {
 
 fn decide_twice(token: &str) {
     let config = config();
-    let headers = vec![("authorization".to_string(), format!("Bearer {token}"))];
+    let auth = format!("Bearer {token}");
+    let headers = [("authorization", auth.as_str())];
     let request = Request {
         method: "GET",
         path: "/orders",

@@ -23,7 +23,7 @@ pub struct Request<'a> {
     /// configuration wants ([`crate::config::CompiledConfig::wants_header`]:
     /// the sources, `cookie`, the pseudo-headers rules read, and any managed
     /// header or a spelling of one with `_` for `-`).
-    pub headers: &'a [(String, String)],
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
 /// A header value as the core reads it: bytes that are not UTF-8 become
@@ -32,6 +32,43 @@ pub struct Request<'a> {
 /// refuses it) and an odd byte in a token makes it invalid, not missing.
 pub fn header_text(value: Vec<u8>) -> String {
     String::from_utf8(value).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The pairs of a serialized header map ([`serialized_pairs`]) that `wanted`
+/// names, as text borrowed from the map: a name that is not UTF-8 is no
+/// header the configuration names and is skipped; a value that is not UTF-8
+/// becomes its [`header_text`], kept in `lossy`. The cached path reads the
+/// map once and copies nothing (no copy per header).
+pub fn wanted_pairs<'a>(
+    pairs: &[(&'a [u8], &'a [u8])],
+    wanted: impl Fn(&str) -> bool,
+    lossy: &'a mut Vec<String>,
+) -> Vec<(&'a str, &'a str)> {
+    let mut text = Vec::with_capacity(pairs.len());
+    let mut patch = Vec::new();
+    for &(name, value) in pairs {
+        let Ok(name) = std::str::from_utf8(name) else {
+            continue;
+        };
+        if !wanted(name) {
+            continue;
+        }
+        match std::str::from_utf8(value) {
+            Ok(value) => text.push((name, value)),
+            Err(_) => {
+                patch.push(text.len());
+                lossy.push(header_text(value.to_vec()));
+                text.push((name, ""));
+            }
+        }
+    }
+    let lossy: &'a Vec<String> = lossy;
+    for (&at, value) in patch.iter().zip(lossy.iter()) {
+        if let Some(pair) = text.get_mut(at) {
+            pair.1 = value.as_str();
+        }
+    }
+    text
 }
 
 /// Most header pairs read from the host's serialized map (Envoy's own limit
@@ -97,7 +134,7 @@ impl<'a> Request<'a> {
         self.headers
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|&(_, v)| v)
     }
 }
 
@@ -365,7 +402,7 @@ mod tests {
         assert!(credential("a b", None).is_err());
     }
 
-    fn request<'a>(path: &'a str, headers: &'a [(String, String)]) -> Request<'a> {
+    fn request<'a>(path: &'a str, headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
         Request {
             method: "GET",
             path,
@@ -373,11 +410,8 @@ mod tests {
         }
     }
 
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect()
+    fn h<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        pairs.to_vec()
     }
 
     fn sources() -> Vec<Source> {
@@ -505,5 +539,28 @@ mod tests {
         huge[4] = 255;
         huge[5] = 255;
         assert_eq!(serialized_pairs(&huge), None);
+    }
+
+    #[test]
+    fn wanted_pairs_borrow_the_map_and_keep_odd_values_present() {
+        let pairs: Vec<(&[u8], &[u8])> = vec![
+            (b":path", b"/a\xffb"),
+            (b"authorization", b"Bearer t"),
+            (b"x-other", b"\xfe"),
+            (b"\xff-name", b"v"),
+            (b"authorization", b"Bearer \x80u"),
+        ];
+        let mut lossy = Vec::new();
+        let text = wanted_pairs(&pairs, |n| n != "x-other", &mut lossy);
+        assert_eq!(
+            text,
+            vec![
+                (":path", "/a\u{fffd}b"),
+                ("authorization", "Bearer t"),
+                ("authorization", "Bearer \u{fffd}u"),
+            ]
+        );
+        // Only the odd values were copied.
+        assert_eq!(lossy.len(), 2);
     }
 }

@@ -5,7 +5,7 @@ use super::apply;
 use super::root::Shared;
 use crate::config::CompiledConfig;
 use crate::decide::Decision;
-use crate::extract::{header_text, serialized_pairs, Request};
+use crate::extract::{self, serialized_pairs, Request};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MapType, Status};
@@ -41,11 +41,11 @@ impl Context for Http {
 }
 
 /// A pseudo-header of `headers` (empty when absent).
-fn pseudo<'h>(headers: &'h [(String, String)], name: &str) -> &'h str {
+fn pseudo<'h>(headers: &[(&'h str, &'h str)], name: &str) -> &'h str {
     headers
         .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
         .unwrap_or_default()
 }
 
@@ -112,22 +112,20 @@ fn header_map() -> Vec<u8> {
 /// The request headers the core wants ([`CompiledConfig::wants_header`]),
 /// every copy, from one read of the whole map: presence of a managed header
 /// (or its `_` spelling) and a repeated source header must be seen, and one
-/// read costs less than a read per name. Bytes that are not UTF-8 become
-/// U+FFFD ([`header_text`]). `None` when the host's map cannot be read.
-fn request_headers(config: &CompiledConfig) -> Option<Vec<(String, String)>> {
-    let map = header_map();
-    let pairs = serialized_pairs(&map)?;
-    Some(
-        pairs
-            .into_iter()
-            .filter_map(|(name, value)| {
-                let name = std::str::from_utf8(name).ok()?;
-                config
-                    .wants_header(name)
-                    .then(|| (name.to_ascii_lowercase(), header_text(value.to_vec())))
-            })
-            .collect(),
-    )
+/// read costs less than a read per name. Borrowed from `map`; values that
+/// are not UTF-8 become U+FFFD, kept in `lossy`
+/// ([`extract::wanted_pairs`]). `None` when the host's map cannot be read.
+fn request_headers<'m>(
+    config: &CompiledConfig,
+    map: &'m [u8],
+    lossy: &'m mut Vec<String>,
+) -> Option<Vec<(&'m str, &'m str)>> {
+    let pairs = serialized_pairs(map)?;
+    Some(extract::wanted_pairs(
+        &pairs,
+        |name| config.wants_header(name),
+        lossy,
+    ))
 }
 
 impl HttpContext for Http {
@@ -138,7 +136,9 @@ impl HttpContext for Http {
             return Action::Pause;
         };
         shared.stats.request();
-        let Some(headers) = request_headers(&shared.config) else {
+        let map = header_map();
+        let mut lossy = Vec::new();
+        let Some(headers) = request_headers(&shared.config, &map, &mut lossy) else {
             // Fail closed: a map that cannot be read is no request to pass.
             let _ = hostcalls::send_http_response(400, vec![], Some(b"jwe_authn: bad headers"));
             return Action::Pause;

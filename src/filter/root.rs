@@ -66,10 +66,13 @@ impl Shared {
         let mut cache = self.cache.try_borrow_mut().ok()?;
         let mut keys = self.keys.try_borrow_mut().ok()?;
         let mut admission = self.admission.try_borrow_mut().ok()?;
-        let mut gate = Metered::new(&mut admission, now_ms(), source_address).timed(now_ns);
+        // One clock read per request: the gate's milliseconds and the
+        // core's seconds are the same instant.
+        let now_ms = now_ms();
+        let mut gate = Metered::new(&mut admission, now_ms, source_address).timed(now_ns);
         let decision = decide::decide(
             request,
-            now(),
+            now_ms / 1000,
             &self.config,
             &mut cache,
             &mut keys,
