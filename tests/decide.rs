@@ -23,7 +23,7 @@ use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
 use jwe_authn::jose::jwk::{Jwk, KeyType};
-use jwe_authn::keystore::KeyStore;
+use jwe_authn::keystore::{Body, KeyStore};
 use serde_json::{json, Value};
 
 /// decide() with the configured keys only.
@@ -874,8 +874,13 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         .into_iter()
         .find(|f| f.path == "/revoked")
         .unwrap();
-    keys.fetched(fetch.id, NOW, Some(200), br#"{"jti": ["other"]}"#)
-        .unwrap();
+    keys.fetched(
+        fetch.id,
+        NOW,
+        Some(200),
+        Body::Bytes(br#"{"jti": ["other"]}"#),
+    )
+    .unwrap();
     let Redecided::Done(Decision::Allow(allow)) = redecide(
         &parked,
         NOW,
@@ -898,8 +903,13 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         .into_iter()
         .find(|f| f.path == "/revoked")
         .unwrap();
-    keys.fetched(fetch.id, NOW + 120, Some(200), br#"{"jti": ["t-1"]}"#)
-        .unwrap();
+    keys.fetched(
+        fetch.id,
+        NOW + 120,
+        Some(200),
+        Body::Bytes(br#"{"jti": ["t-1"]}"#),
+    )
+    .unwrap();
     match redecide(
         &parked,
         NOW + 120,

@@ -11,7 +11,7 @@ use crate::config::CompiledConfig;
 use crate::decide::{self, Decision, Redecided};
 use crate::error::Reason;
 use crate::extract::Request;
-use crate::keystore::KeyStore;
+use crate::keystore::{Body, KeyStore};
 use crate::pipeline;
 use crate::wait::{Next, Parked, WaitRoom};
 use proxy_wasm::hostcalls;
@@ -134,13 +134,13 @@ impl Shared {
                         calls.push((token, fetch.id));
                     }
                 }
-                Err(_) => self.fetched(fetch.id, None, &[]),
+                Err(_) => self.fetched(fetch.id, None, Body::Bytes(&[])),
             }
         }
     }
 
     /// A fetch ended (`status` `None`: no response, e.g. a timeout).
-    fn fetched(&self, id: usize, status: Option<u16>, body: &[u8]) {
+    fn fetched(&self, id: usize, status: Option<u16>, body: Body<'_>) {
         let (result, (provider, kind), kept) = match self.keys.try_borrow_mut() {
             Ok(mut keys) => {
                 let result = keys.fetched(id, now(), status, body);
@@ -311,21 +311,18 @@ impl Context for Root {
             .and_then(|s| String::from_utf8(s).ok())
             .and_then(|s| s.parse::<u16>().ok());
         let limit = shared.keys.try_borrow().map_or(0, |k| k.max_bytes(id));
-        // Read at most one byte past the limit: enough to refuse an oversized body.
-        let body = hostcalls::get_buffer(
-            BufferType::HttpCallResponseBody,
-            0,
-            body_size.min(limit.saturating_add(1)),
-        )
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+        // An oversized body is not read at all: the store is told so.
+        let bytes;
         let body = if body_size > limit {
-            vec![0u8; limit.saturating_add(1)]
+            Body::TooLarge
         } else {
-            body
+            bytes = hostcalls::get_buffer(BufferType::HttpCallResponseBody, 0, body_size)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            Body::Bytes(&bytes)
         };
-        shared.fetched(id, status, &body);
+        shared.fetched(id, status, body);
     }
 }
 
