@@ -13,7 +13,7 @@ mod common;
 
 use common::*;
 use jwe_authn::admission::Unmetered;
-use jwe_authn::cache::shared::{MemoryStore, Shared};
+use jwe_authn::cache::shared::{MemoryStore, SharedLayer};
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::{CacheUse, Decision};
@@ -639,7 +639,7 @@ fn revocation_applies_after_verification_and_on_cache_hits() {
 /// Two workers' caches over one shared store, each built as the filter
 /// builds it.
 fn worker(config: &CompiledConfig, store: &MemoryStore) -> Cache {
-    Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(Shared::new(
+    Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(SharedLayer::new(
         Box::new(store.clone()),
         config.cache_max_entries,
         config.shared_cache_key().unwrap(),
@@ -789,7 +789,7 @@ fn a_token_is_verified_once_across_workers() {
     // As the filter does: the shared layer only when configured.
     let mut d = Cache::new(off.config.cache_max_entries, off.config.cache_ttl_seconds);
     if off.config.cache_shared {
-        d = d.with_shared(Shared::new(
+        d = d.with_shared(SharedLayer::new(
             Box::new(fresh.clone()),
             16,
             off.config.shared_cache_key().unwrap(),

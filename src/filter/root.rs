@@ -352,7 +352,7 @@ impl RootContext for Root {
                     .then(|| config.shared_cache_key())
                     .flatten()
                 {
-                    cache = cache.with_shared(cache::shared::Shared::new(
+                    cache = cache.with_shared(cache::shared::SharedLayer::new(
                         Box::new(HostStore),
                         config.cache_max_entries,
                         key,
