@@ -19,6 +19,10 @@
 //! `Context::httpCall` returns; the ABI's one other answer,
 //! `InvalidMemoryAccess`, needs pointers outside this module's memory, and
 //! the SDK passes pointers to live values.
+//!
+//! The SDK's own dispatcher, which routes the host's callbacks to the
+//! contexts, still uses its wrappers inside (to make a context it knows the
+//! effective one, and for its trace logs): not calls of the filter's.
 
 use crate::extract::serialize_pairs;
 use proxy_wasm::hostcalls;
