@@ -21,7 +21,7 @@ pub mod shared;
 use crate::forward::Verified;
 use crate::pipeline::Accepted;
 use sha2::{Digest, Sha256};
-use shared::Shared;
+use shared::SharedLayer;
 use std::collections::hash_map::{DefaultHasher, RandomState};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
@@ -181,7 +181,7 @@ pub struct Cache {
     max_entries: usize,
     ttl_seconds: u64,
     /// The cross-worker layer, if any.
-    shared: Option<Shared>,
+    shared: Option<SharedLayer>,
 }
 
 impl Cache {
@@ -197,7 +197,7 @@ impl Cache {
     }
 
     /// Add the cross-worker layer (ignored when the cache is disabled).
-    pub fn with_shared(mut self, shared: Shared) -> Self {
+    pub fn with_shared(mut self, shared: SharedLayer) -> Self {
         if self.max_entries > 0 {
             self.shared = Some(shared);
         }
@@ -384,7 +384,7 @@ mod tests {
             zeroize::Zeroizing::new(vec![1; 32]),
         ));
         let key = shared::EntryKey::derive(&[secret], &[1; 32]).unwrap();
-        let layer = |_| Shared::new(Box::new(store.clone()), 8, key.clone());
+        let layer = |_| SharedLayer::new(Box::new(store.clone()), 8, key.clone());
         let mut a = Cache::new(10, 300).with_shared(layer([1; 32]));
         let b = Cache::new(10, 300).with_shared(layer([1; 32]));
         a.insert("t", verified("alice"), 1000, Some(1100));

@@ -105,6 +105,37 @@ pub fn serialized_pairs(bytes: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     Some(pairs)
 }
 
+/// `pairs` serialized as the proxy-wasm ABI does (the inverse of
+/// [`serialized_pairs`]): what the filter hands the host, such as a local
+/// response's headers. A length beyond `u32` (never one of ours) is written
+/// as `u32::MAX`, which the host refuses.
+pub fn serialize_pairs(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let word = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    let text: usize = pairs
+        .iter()
+        .map(|(n, v)| n.len().saturating_add(v.len()).saturating_add(2))
+        .fold(0, usize::saturating_add);
+    let mut bytes = Vec::with_capacity(
+        pairs
+            .len()
+            .saturating_mul(8)
+            .saturating_add(4)
+            .saturating_add(text),
+    );
+    bytes.extend_from_slice(&word(pairs.len()));
+    for (name, value) in pairs {
+        bytes.extend_from_slice(&word(name.len()));
+        bytes.extend_from_slice(&word(value.len()));
+    }
+    for (name, value) in pairs {
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.push(0);
+        bytes.extend_from_slice(value.as_bytes());
+        bytes.push(0);
+    }
+    bytes
+}
+
 /// True when `name` is `managed` spelled with `_` for any `-` (or `-` for
 /// `_`), in any case: CGI and WSGI upstreams read both as the same
 /// `HTTP_X_…` variable.
@@ -603,5 +634,29 @@ mod tests {
         );
         // Only the odd values were copied.
         assert_eq!(lossy.len(), 2);
+    }
+
+    #[test]
+    fn serialized_maps_round_trip() {
+        let pairs = [("content-type", "application/json"), ("x", ""), ("", "v")];
+        let bytes = serialize_pairs(&pairs);
+        // The count, three pairs of lengths, then each name and value and its NUL.
+        assert_eq!(
+            bytes.len(),
+            4 + 3 * 8 + (12 + 1 + 16 + 1) + (1 + 1 + 1) + (1 + 1 + 1)
+        );
+        let read = serialized_pairs(&bytes).unwrap();
+        let read: Vec<(&str, &str)> = read
+            .iter()
+            .map(|(n, v)| {
+                (
+                    std::str::from_utf8(n).unwrap(),
+                    std::str::from_utf8(v).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(read, pairs);
+        assert_eq!(serialize_pairs(&[]), vec![0, 0, 0, 0]);
+        assert_eq!(serialized_pairs(&serialize_pairs(&[])), Some(vec![]));
     }
 }

@@ -109,6 +109,16 @@ pub enum FetchError {
     WrongIssuer,
 }
 
+/// The body of a fetch's answer, as the host handed it over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Body<'a> {
+    /// The whole body.
+    Bytes(&'a [u8]),
+    /// Longer than the entry's [`KeyStore::max_bytes`], so not read: a
+    /// failed fetch ([`FetchError::TooLarge`]).
+    TooLarge,
+}
+
 /// Everything fetched, for every provider.
 #[derive(Debug, Default)]
 pub struct KeyStore {
@@ -299,13 +309,15 @@ impl KeyStore {
 
     /// A fetch for entry `id` answered with `status` and `body` (`status`
     /// `None`: no answer). Good content replaces the old; anything else keeps
-    /// it and backs off. `Ok` carries how many keys or entries were loaded.
+    /// it and backs off: a body over [`KeyStore::max_bytes`], read or not
+    /// ([`Body::TooLarge`]), is [`FetchError::TooLarge`]. `Ok` carries how
+    /// many keys or entries were loaded.
     pub fn fetched(
         &mut self,
         id: usize,
         now: u64,
         status: Option<u16>,
-        body: &[u8],
+        body: Body<'_>,
     ) -> Result<usize, FetchError> {
         let Some(e) = self.entries.get_mut(id) else {
             return Err(FetchError::Failed);
@@ -316,9 +328,12 @@ impl KeyStore {
             return Err(FetchError::Failed);
         };
         let result =
-            match status {
-                Some(200) if body.len() > target.max_bytes => Err(FetchError::TooLarge),
-                Some(200) => match kind {
+            match (status, body) {
+                (Some(200), Body::TooLarge) => Err(FetchError::TooLarge),
+                (Some(200), Body::Bytes(body)) if body.len() > target.max_bytes => {
+                    Err(FetchError::TooLarge)
+                }
+                (Some(200), Body::Bytes(body)) => match kind {
                     Resource::Jwks => json::parse(body)
                         .ok()
                         .and_then(|v| jwk::parse_jwks(&v).ok())
@@ -535,7 +550,7 @@ mod tests {
         assert!(store.due(1000).is_empty(), "in flight");
         assert!(store.waiting_for_first_keys(idp));
         assert!(store.keys_for(&config.providers[idp]).is_none());
-        assert_eq!(store.fetched(id, 1001, Some(200), JWKS), Ok(1));
+        assert_eq!(store.fetched(id, 1001, Some(200), Body::Bytes(JWKS)), Ok(1));
         assert_eq!(
             store.keys_for(&config.providers[idp]).map(<[Jwk]>::len),
             Some(1)
@@ -545,7 +560,7 @@ mod tests {
         assert_eq!(ids(&store.due(1091)), vec![id]);
         // Failures and garbage keep the last good keys, with growing backoff.
         assert_eq!(
-            store.fetched(id, 1092, Some(500), b""),
+            store.fetched(id, 1092, Some(500), Body::Bytes(b"")),
             Err(FetchError::Failed)
         );
         assert_eq!(
@@ -555,15 +570,31 @@ mod tests {
         assert!(store.due(1092).is_empty());
         assert_eq!(ids(&store.due(1093)), vec![id]);
         assert_eq!(
-            store.fetched(id, 1093, Some(200), b"{\"keys\": 1}"),
+            store.fetched(id, 1093, Some(200), Body::Bytes(b"{\"keys\": 1}")),
             Err(FetchError::Malformed)
         );
         assert!(store.due(1094).is_empty(), "backoff doubled");
         assert_eq!(ids(&store.due(1095)), vec![id]);
         let big = vec![b' '; 2000];
         assert_eq!(
-            store.fetched(id, 1095, Some(200), &big),
+            store.fetched(id, 1095, Some(200), Body::Bytes(&big)),
             Err(FetchError::TooLarge)
+        );
+        assert_eq!(
+            store.keys_for(&config.providers[idp]).map(<[Jwk]>::len),
+            Some(1)
+        );
+        // A body the host left unread for its size is refused the same way;
+        // with another status it is just a failed fetch.
+        assert_eq!(ids(&store.due(1099)), vec![id]);
+        assert_eq!(
+            store.fetched(id, 1099, Some(200), Body::TooLarge),
+            Err(FetchError::TooLarge)
+        );
+        assert_eq!(ids(&store.due(1107)), vec![id]);
+        assert_eq!(
+            store.fetched(id, 1107, Some(503), Body::TooLarge),
+            Err(FetchError::Failed)
         );
         assert_eq!(
             store.keys_for(&config.providers[idp]).map(<[Jwk]>::len),
@@ -573,7 +604,7 @@ mod tests {
         let _ = store.due(1200);
         let private = br#"{"keys": [{"kty": "oct", "k": "AAAA"}]}"#;
         assert_eq!(
-            store.fetched(id, 1200, Some(200), private),
+            store.fetched(id, 1200, Some(200), Body::Bytes(private)),
             Err(FetchError::Malformed)
         );
     }
@@ -590,10 +621,14 @@ mod tests {
         );
         let id = store.due(1000)[0].id;
         assert!(store.unknown_kid(idp, 1000), "a fetch is already under way");
-        store.fetched(id, 1000, Some(200), JWKS).unwrap();
+        store
+            .fetched(id, 1000, Some(200), Body::Bytes(JWKS))
+            .unwrap();
         assert!(store.unknown_kid(idp, 1010));
         assert_eq!(ids(&store.due(1010)), vec![id]);
-        store.fetched(id, 1010, Some(200), JWKS).unwrap();
+        store
+            .fetched(id, 1010, Some(200), Body::Bytes(JWKS))
+            .unwrap();
         assert!(!store.unknown_kid(idp, 1020), "within 30 s of the last one");
         assert!(store.unknown_kid(idp, 1041));
         // An answer that never comes: the fetch is retried after its timeout.
@@ -617,14 +652,14 @@ mod tests {
         let wrong =
             br#"{"issuer": "https://evil.test/realm", "jwks_uri": "https://idp.test/keys"}"#;
         assert_eq!(
-            store.fetched(d, 1000, Some(200), wrong),
+            store.fetched(d, 1000, Some(200), Body::Bytes(wrong)),
             Err(FetchError::WrongIssuer)
         );
         assert!(store.due(1000).is_empty());
         let _ = store.due(1001);
         let good =
             br#"{"issuer": "https://idp.test/realm", "jwks_uri": "https://keys.idp.test/certs"}"#;
-        assert_eq!(store.fetched(d, 1001, Some(200), good), Ok(1));
+        assert_eq!(store.fetched(d, 1001, Some(200), Body::Bytes(good)), Ok(1));
         let next = store.due(1001);
         assert_eq!(next.len(), 1);
         assert_eq!(
@@ -635,7 +670,10 @@ mod tests {
             ),
             ("idp", "keys.idp.test", "/certs")
         );
-        assert_eq!(store.fetched(next[0].id, 1001, Some(200), JWKS), Ok(1));
+        assert_eq!(
+            store.fetched(next[0].id, 1001, Some(200), Body::Bytes(JWKS)),
+            Ok(1)
+        );
         assert!(!store.waiting_for_first_keys(0));
     }
 
@@ -656,7 +694,12 @@ mod tests {
             "no list yet: unknown, not \"not revoked\""
         );
         assert_eq!(
-            store.fetched(rev, 1000, Some(200), br#"{"jti": ["stolen"], "sub": []}"#),
+            store.fetched(
+                rev,
+                1000,
+                Some(200),
+                Body::Bytes(br#"{"jti": ["stolen"], "sub": []}"#)
+            ),
             Ok(1)
         );
         assert_eq!(store.revoked(idp, &claims("stolen")), Some(true));
@@ -664,7 +707,7 @@ mod tests {
         // A broken list keeps the last good one.
         let _ = store.due(1009);
         assert_eq!(
-            store.fetched(rev, 1009, Some(200), br#"{"jti": "stolen"}"#),
+            store.fetched(rev, 1009, Some(200), Body::Bytes(br#"{"jti": "stolen"}"#)),
             Err(FetchError::Malformed)
         );
         assert_eq!(store.revoked(idp, &claims("stolen")), Some(true));
@@ -678,16 +721,20 @@ mod tests {
         let id = store.due(1000)[0].id;
         let at = |s: &KeyStore| s.revisions()[idp];
         // No keys yet and the fetch fails: nothing to re-decide with.
-        store.fetched(id, 1000, Some(503), b"").unwrap_err();
+        store
+            .fetched(id, 1000, Some(503), Body::Bytes(b""))
+            .unwrap_err();
         assert_eq!(at(&store), 0);
         let _ = store.due(1001);
-        store.fetched(id, 1001, Some(200), JWKS).unwrap();
+        store
+            .fetched(id, 1001, Some(200), Body::Bytes(JWKS))
+            .unwrap();
         assert_eq!(at(&store), 1, "the first keys");
         // A refetch that fails while keys are there: unknown-kid waiters
         // can now be told no.
         assert!(store.unknown_kid(idp, 1002));
         let _ = store.due(1002);
-        store.fetched(id, 1002, None, b"").unwrap_err();
+        store.fetched(id, 1002, None, Body::Bytes(b"")).unwrap_err();
         assert_eq!(at(&store), 2);
         // So does an answer that never came.
         let _ = store.due(1100);
@@ -719,7 +766,7 @@ mod tests {
             .id;
         assert!(!store.has_content(rev));
         store
-            .fetched(rev, 1000, Some(200), br#"{"jti": ["stolen"]}"#)
+            .fetched(rev, 1000, Some(200), Body::Bytes(br#"{"jti": ["stolen"]}"#))
             .unwrap();
         assert!(store.has_content(rev));
         assert_eq!(store.revoked(idp, &claims), Some(true));

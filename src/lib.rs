@@ -28,8 +28,14 @@
 //! into typed keys by [`config`], and every failure is a precise [`error::Reason`]
 //! that maps to one client-facing error class.
 //!
-//! The host glue (proxy-wasm root and HTTP contexts) lives in `filter`, compiled
-//! only for `wasm32` with the default `filter` feature.
+//! The host glue lives in `filter`, compiled only for `wasm32` with the
+//! default `filter` feature:
+//!
+//! - `filter::host`   — every raw host call, none of which panics (the only `unsafe` code written here);
+//! - `filter::worker` — the state of one VM and what the contexts ask of it (decide, park, fetch);
+//! - `filter::root`, `filter::http` — the proxy-wasm root and HTTP contexts, which call the worker;
+//! - `filter::apply`  — a decision applied to the current request;
+//! - `filter::stats`, `filter::shared_data` — the counters and the shared cache's store.
 
 #[forbid(unsafe_code)]
 pub mod admission;

@@ -136,14 +136,20 @@ pub struct Waiter {
     seen: u64,
 }
 
+impl Parked {
+    /// The bytes a waiter holding this counts against [`MAX_WAITING_BYTES`].
+    fn cost(&self) -> usize {
+        self.token
+            .len()
+            .saturating_add(self.edits.bytes())
+            .saturating_add(std::mem::size_of::<Waiter>())
+    }
+}
+
 impl Waiter {
     /// The bytes this waiter counts against [`MAX_WAITING_BYTES`].
     pub fn cost(&self) -> usize {
-        self.parked
-            .token
-            .len()
-            .saturating_add(self.parked.edits.bytes())
-            .saturating_add(std::mem::size_of::<Waiter>())
+        self.parked.cost()
     }
 }
 
@@ -189,7 +195,8 @@ impl WaitRoom {
 
     /// Hold request `context` until its provider's state changes or its
     /// timeout passes. `Err` carries the reason to deny it with at once when
-    /// there is no room.
+    /// there is no room; a [`Waiter`] is made only for a request that gets
+    /// a place.
     pub fn park(
         &mut self,
         context: u32,
@@ -197,23 +204,23 @@ impl WaitRoom {
         now_ms: u64,
         revisions: &[u64],
     ) -> Result<(), Reason> {
-        let waiter = Waiter {
+        let why = parked.why;
+        let cost = parked.cost();
+        let full = self.waiters.len() >= MAX_WAITERS
+            || self.bytes.saturating_add(cost) > MAX_WAITING_BYTES
+            || self.unknown_kid_full(why, parked.provider);
+        if full {
+            return Err(why.full_reason());
+        }
+        self.bytes = self.bytes.saturating_add(cost);
+        self.waiters.push_back(Waiter {
             context,
             deadline_ms: now_ms
                 .saturating_add(parked.timeout_ms)
                 .saturating_add(SLACK_MS),
             seen: revision(revisions, parked.provider),
             parked,
-        };
-        let why = waiter.parked.why;
-        let full = self.waiters.len() >= MAX_WAITERS
-            || self.bytes.saturating_add(waiter.cost()) > MAX_WAITING_BYTES
-            || self.unknown_kid_full(why, waiter.parked.provider);
-        if full {
-            return Err(why.full_reason());
-        }
-        self.bytes = self.bytes.saturating_add(waiter.cost());
-        self.waiters.push_back(waiter);
+        });
         Ok(())
     }
 

@@ -13,7 +13,7 @@ mod common;
 
 use common::*;
 use jwe_authn::admission::Unmetered;
-use jwe_authn::cache::shared::{MemoryStore, Shared};
+use jwe_authn::cache::shared::{MemoryStore, SharedLayer};
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::{CacheUse, Decision};
@@ -23,7 +23,7 @@ use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
 use jwe_authn::jose::jwk::{Jwk, KeyType};
-use jwe_authn::keystore::KeyStore;
+use jwe_authn::keystore::{Body, KeyStore};
 use serde_json::{json, Value};
 
 /// decide() with the configured keys only.
@@ -637,7 +637,7 @@ fn revocation_applies_after_verification_and_on_cache_hits() {
 /// Two workers' caches over one shared store, each built as the filter
 /// builds it.
 fn worker(config: &CompiledConfig, store: &MemoryStore) -> Cache {
-    Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(Shared::new(
+    Cache::new(config.cache_max_entries, config.cache_ttl_seconds).with_shared(SharedLayer::new(
         Box::new(store.clone()),
         config.cache_max_entries,
         config.shared_cache_key().unwrap(),
@@ -787,7 +787,7 @@ fn a_token_is_verified_once_across_workers() {
     // As the filter does: the shared layer only when configured.
     let mut d = Cache::new(off.config.cache_max_entries, off.config.cache_ttl_seconds);
     if off.config.cache_shared {
-        d = d.with_shared(Shared::new(
+        d = d.with_shared(SharedLayer::new(
             Box::new(fresh.clone()),
             16,
             off.config.shared_cache_key().unwrap(),
@@ -869,8 +869,13 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         .into_iter()
         .find(|f| f.path == "/revoked")
         .unwrap();
-    keys.fetched(fetch.id, NOW, Some(200), br#"{"jti": ["other"]}"#)
-        .unwrap();
+    keys.fetched(
+        fetch.id,
+        NOW,
+        Some(200),
+        Body::Bytes(br#"{"jti": ["other"]}"#),
+    )
+    .unwrap();
     let Redecided::Done(Decision::Allow(allow)) = redecide(
         &parked,
         NOW,
@@ -893,8 +898,13 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         .into_iter()
         .find(|f| f.path == "/revoked")
         .unwrap();
-    keys.fetched(fetch.id, NOW + 120, Some(200), br#"{"jti": ["t-1"]}"#)
-        .unwrap();
+    keys.fetched(
+        fetch.id,
+        NOW + 120,
+        Some(200),
+        Body::Bytes(br#"{"jti": ["t-1"]}"#),
+    )
+    .unwrap();
     match redecide(
         &parked,
         NOW + 120,

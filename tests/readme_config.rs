@@ -1,7 +1,8 @@
 //! The README's configuration reference cannot drift from the code: every
 //! field of the configuration structs (`src/config/schema.rs`, with serde
 //! renames) appears in the README's configuration table, and every field path
-//! the table names exists in the code.
+//! the table names exists in the code. Nor can its map of the host glue
+//! (`src/filter/`): every file is in it, and what it says of them holds.
 
 // Tests unwrap and index freely: a panic here is a failed test.
 #![allow(
@@ -102,5 +103,93 @@ fn every_documented_field_exists() {
                 "README documents `{path}`, but `{segment}` is not a configuration field"
             );
         }
+    }
+}
+
+/// The code of a Rust file without its comment lines.
+fn code_of(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The first segments of every path after `super::` in `code`
+/// (`super::a::B`, `super::{a, b::C}`).
+fn super_modules(code: &str) -> BTreeSet<String> {
+    let segment = |p: &str| {
+        p.trim()
+            .split("::")
+            .next()
+            .unwrap_or_default()
+            .trim_matches(|c: char| !c.is_alphanumeric() && c != '_')
+            .to_string()
+    };
+    let mut found = BTreeSet::new();
+    for rest in code.split("super::").skip(1) {
+        match rest.strip_prefix('{') {
+            Some(group) => found.extend(group.split('}').next().unwrap().split(',').map(segment)),
+            None => {
+                found.insert(segment(
+                    rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap(),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// The README says of `src/filter/`: its table names every file; no file
+/// but `host.rs` calls the host (the SDK's `hostcalls`, an `extern` import)
+/// or has `unsafe` code; and the files' imports of one another form no
+/// cycle.
+#[test]
+fn the_host_glue_map_holds() {
+    let readme = read("README.md");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/filter");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".rs"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8, "{files:?}");
+    let mut uses: Vec<(String, Vec<String>)> = Vec::new();
+    for file in &files {
+        let module = file.trim_end_matches(".rs").to_string();
+        let code = code_of(&read(&format!("src/filter/{file}")));
+        if file != "mod.rs" {
+            assert!(
+                readme.contains(&format!("| `{file}` |")),
+                "the README's host-glue table does not name src/filter/{file}"
+            );
+        }
+        if file != "host.rs" {
+            for host_call in ["hostcalls", "extern \"C\"", "unsafe {", "unsafe fn"] {
+                assert!(
+                    !code.contains(host_call),
+                    "src/filter/{file} has `{host_call}`: every raw host call belongs in host.rs"
+                );
+            }
+        }
+        let used = super_modules(&code)
+            .into_iter()
+            .filter(|m| *m != module && files.contains(&format!("{m}.rs")))
+            .collect();
+        uses.push((module, used));
+    }
+    assert!(read("src/filter/host.rs").contains("extern \"C\""));
+    // No cycle: repeatedly take away the modules that use no module left.
+    let mut left = uses;
+    while !left.is_empty() {
+        let names: Vec<String> = left.iter().map(|(m, _)| m.clone()).collect();
+        let before = left.len();
+        left.retain(|(_, used)| used.iter().any(|u| names.contains(u)));
+        assert!(
+            left.len() < before,
+            "src/filter/ imports form a cycle among {left:?}"
+        );
     }
 }

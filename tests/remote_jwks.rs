@@ -241,3 +241,55 @@ fn discovery_for_another_issuer_is_refused() {
         filter_log(&envoy)
     );
 }
+
+#[test]
+fn a_jwks_over_max_jwks_bytes_is_a_failed_fetch() {
+    // A valid JWKS made larger than the limit by whitespace: were its size
+    // not checked, its key would be used and the token below would pass.
+    let key = signer("sig-big");
+    let small = jwks(&[&key]);
+    let limit = 4096;
+    let big = format!("{small}{}", " ".repeat(limit));
+    let answer = answer(big, Duration::ZERO);
+    let port = jwks_server(Arc::clone(&answer));
+    let remote = format!(
+        r#""remote_jwks": {{"http_uri": {{"uri": "http://idp.test/.well-known/jwks.json", "cluster": "idp", "timeout": "1s"}}, "cache_duration": "600s", "max_jwks_bytes": {limit}}},"#
+    );
+    let envoy = Envoy::start(1, |t| with_keys_from(t, port, &remote));
+    let auth = token(&key);
+
+    let r = envoy.request("GET", "/orders", &[("authorization", &auth)]);
+    assert_eq!(r.status, 401, "{}", filter_log(&envoy));
+    assert!(
+        envoy.stat("wasmcustom.jwe_authn.denied.jwks_unavailable") >= 1,
+        "{}",
+        filter_log(&envoy)
+    );
+    assert!(envoy.stat("wasmcustom.jwe_authn.jwks_fetch_failed") >= 1);
+    assert_eq!(envoy.stat("wasmcustom.jwe_authn.jwks_fetched"), 0);
+    assert!(
+        envoy
+            .log()
+            .contains("fetch for provider demo-idp failed (TooLarge"),
+        "{}",
+        filter_log(&envoy)
+    );
+    assert_eq!(envoy.stat("cluster.echo.upstream_rq_total"), 0);
+
+    // The same keys within the limit are taken at the next retry (the
+    // backoff is at most a few seconds here): the body was refused for its
+    // size alone.
+    answer.lock().unwrap().body = small;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        let status = envoy
+            .request("GET", "/orders", &[("authorization", &auth)])
+            .status;
+        if status == 200 || std::time::Instant::now() > deadline {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(status, 200, "{}", filter_log(&envoy));
+    assert_eq!(envoy.stat("wasm.jwe_authn.vm_reload"), 0);
+}

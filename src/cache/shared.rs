@@ -162,7 +162,7 @@ fn hmac_with(key: &[u8]) -> Option<HmacSha256> {
     <HmacSha256 as KeyInit>::new_from_slice(key).ok()
 }
 
-/// The parts of an entry that [`Shared::live`] found plausible.
+/// The parts of an entry that [`SharedLayer::live`] found plausible.
 struct Live<'a> {
     /// SHA-256 of the token.
     hash: [u8; 32],
@@ -191,13 +191,13 @@ struct Body {
 }
 
 /// The shared layer: a store, its size and the configuration's entry key.
-pub struct Shared {
+pub struct SharedLayer {
     store: Box<dyn SharedStore>,
     slots: u32,
     key: EntryKey,
 }
 
-impl Shared {
+impl SharedLayer {
     /// `slots` is clamped to `1..=MAX_SLOTS`; `key` authenticates this
     /// configuration's entries and identifies the configuration (entries
     /// written under another, or not under `key`, are ignored).
@@ -205,7 +205,7 @@ impl Shared {
         let slots = u32::try_from(slots)
             .unwrap_or(MAX_SLOTS)
             .clamp(1, MAX_SLOTS);
-        Shared { store, slots, key }
+        SharedLayer { store, slots, key }
     }
 
     /// The two slots `key` may live in (two-choice hashing: a new entry
@@ -221,8 +221,8 @@ impl Shared {
 
     /// A slot's entry if it claims to be this configuration's and is still
     /// valid at `now`: (token hash, last valid second, JSON body, tag). The
-    /// tag is *not* checked here: [`Shared::get`] checks it before using
-    /// the body; [`Shared::slot_to_write`] only picks a slot to overwrite,
+    /// tag is *not* checked here: [`SharedLayer::get`] checks it before using
+    /// the body; [`SharedLayer::slot_to_write`] only picks a slot to overwrite,
     /// and whoever can write a bad entry can overwrite any slot anyway.
     fn live<'a>(&self, bytes: &'a [u8], now: u64) -> Option<Live<'a>> {
         if bytes.len() > MAX_ENTRY_BYTES {
@@ -404,7 +404,7 @@ mod tests {
     #[test]
     fn round_trips_until_expiry() {
         let store = MemoryStore::default();
-        let shared = Shared::new(Box::new(store.clone()), 16, entry_key(7, 7));
+        let shared = SharedLayer::new(Box::new(store.clone()), 16, entry_key(7, 7));
         let k = Key::of("token");
         shared.put(&k, &accepted("alice"), 1500, 1000);
         let (got, until) = shared.get(&k, 1500).unwrap();
@@ -422,8 +422,8 @@ mod tests {
     fn another_configuration_or_token_in_the_same_slot_is_a_miss() {
         let store = MemoryStore::default();
         // One slot: every token collides.
-        let old = Shared::new(Box::new(store.clone()), 1, entry_key(1, 1));
-        let new = Shared::new(Box::new(store.clone()), 1, entry_key(2, 2));
+        let old = SharedLayer::new(Box::new(store.clone()), 1, entry_key(1, 1));
+        let new = SharedLayer::new(Box::new(store.clone()), 1, entry_key(2, 2));
         let k = Key::of("token");
         old.put(&k, &accepted("alice"), 1500, 1000);
         assert!(old.get(&k, 1000).is_some());
@@ -441,7 +441,7 @@ mod tests {
     #[test]
     fn two_choices_keep_colliding_entries() {
         let store = MemoryStore::default();
-        let shared = Shared::new(Box::new(store.clone()), 400, entry_key(1, 1));
+        let shared = SharedLayer::new(Box::new(store.clone()), 400, entry_key(1, 1));
         let keys: Vec<Key> = (0..100).map(|i| Key::of(&format!("t{i}"))).collect();
         for k in &keys {
             shared.put(k, &accepted("x"), 1500, 1000);
@@ -463,7 +463,7 @@ mod tests {
     #[test]
     fn corrupt_entries_are_misses() {
         let store = MemoryStore::default();
-        let shared = Shared::new(Box::new(store.clone()), 1, entry_key(1, 1));
+        let shared = SharedLayer::new(Box::new(store.clone()), 1, entry_key(1, 1));
         let k = Key::of("token");
         shared.put(&k, &accepted("alice"), 1500, 1000);
         let good = store.slots().pop().unwrap().1;
@@ -487,7 +487,7 @@ mod tests {
     #[test]
     fn forged_entry_with_a_copied_id_is_a_miss() {
         let store = MemoryStore::default();
-        let shared = Shared::new(Box::new(store.clone()), 1, entry_key(1, 1));
+        let shared = SharedLayer::new(Box::new(store.clone()), 1, entry_key(1, 1));
         shared.put(&Key::of("genuine"), &accepted("alice"), 1500, 1000);
         let genuine = store.slots().pop().unwrap().1;
         let id = genuine.get(4..36).unwrap().to_vec();
@@ -526,7 +526,7 @@ mod tests {
     }
 
     /// One entry, as written by `shared` for `token`, and its bytes.
-    fn genuine(store: &MemoryStore, shared: &Shared, token: &str) -> Vec<u8> {
+    fn genuine(store: &MemoryStore, shared: &SharedLayer, token: &str) -> Vec<u8> {
         shared.put(&Key::of(token), &accepted("alice"), 1500, 1000);
         store.slots().pop().unwrap().1
     }
@@ -539,8 +539,8 @@ mod tests {
             mac: entry_key(2, 1).mac,
             id: ours.id,
         };
-        let reader = Shared::new(Box::new(store.clone()), 1, ours);
-        let writer = Shared::new(Box::new(store.clone()), 1, theirs);
+        let reader = SharedLayer::new(Box::new(store.clone()), 1, ours);
+        let writer = SharedLayer::new(Box::new(store.clone()), 1, theirs);
         let k = Key::of("token");
         writer.put(&k, &accepted("mallory"), 1500, 1000);
         assert!(writer.get(&k, 1000).is_some(), "the writer's own entry");
@@ -554,7 +554,7 @@ mod tests {
     #[test]
     fn any_changed_byte_is_a_miss() {
         let store = MemoryStore::default();
-        let shared = Shared::new(Box::new(store.clone()), 1, entry_key(1, 1));
+        let shared = SharedLayer::new(Box::new(store.clone()), 1, entry_key(1, 1));
         let k = Key::of("token");
         let good = genuine(&store, &shared, "token");
         assert!(good.len() > HEADER_BYTES + TAG_BYTES);
@@ -579,7 +579,7 @@ mod tests {
     #[test]
     fn an_entry_of_the_old_format_is_a_miss() {
         let store = MemoryStore::default();
-        let shared = Shared::new(Box::new(store.clone()), 1, entry_key(1, 1));
+        let shared = SharedLayer::new(Box::new(store.clone()), 1, entry_key(1, 1));
         let k = Key::of("token");
         let good = genuine(&store, &shared, "token");
         let mut old = b"jwa1".to_vec();
@@ -650,7 +650,7 @@ mod tests {
     #[test]
     fn oversized_outcomes_are_not_shared() {
         let store = MemoryStore::default();
-        let shared = Shared::new(Box::new(store.clone()), 4, entry_key(1, 1));
+        let shared = SharedLayer::new(Box::new(store.clone()), 4, entry_key(1, 1));
         let mut big = accepted("x");
         big.claims
             .insert("blob".into(), "a".repeat(MAX_ENTRY_BYTES).into());

@@ -2,8 +2,8 @@
 //! slot. Envoy keeps shared data per `vm_id`, visible to every worker's VM.
 //! Only bytes move here; encoding and checks are in `cache::shared`.
 
+use super::host;
 use crate::cache::shared::SharedStore;
-use proxy_wasm::hostcalls;
 
 /// Shared data under `jwe_authn.cache.<slot>`.
 pub struct HostStore;
@@ -14,11 +14,11 @@ fn name(slot: u32) -> String {
 
 impl SharedStore for HostStore {
     fn load(&self, slot: u32) -> Option<Vec<u8>> {
-        hostcalls::get_shared_data(&name(slot)).ok()?.0
+        host::shared_data(&name(slot))
     }
 
     fn store(&self, slot: u32, bytes: &[u8]) {
         // No CAS: the last writer of a slot wins, which is all a cache needs.
-        let _ = hostcalls::set_shared_data(&name(slot), Some(bytes), None);
+        host::set_shared_data(&name(slot), bytes);
     }
 }

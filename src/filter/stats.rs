@@ -15,10 +15,10 @@
 //! ([`FLUSH_EVERY`]): a host call per counter per request was a third of the
 //! cached path's cost. `/stats` therefore lags by at most one tick.
 
+use super::host;
 use crate::admission::Shed;
 use crate::decide::CacheUse;
 use crate::error::Reason;
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 use std::cell::Cell;
 use std::time::Duration;
@@ -43,7 +43,7 @@ struct Counter {
 impl Counter {
     fn define(name: &str) -> Self {
         Counter {
-            id: hostcalls::define_metric(MetricType::Counter, name).ok(),
+            id: host::define_metric(MetricType::Counter, name),
             pending: Cell::new(0),
         }
     }
@@ -59,7 +59,7 @@ impl Counter {
     fn flush(&self) {
         let n = self.pending.replace(0);
         if let (Some(id), true) = (self.id, n > 0) {
-            let _ = hostcalls::increment_metric(id, i64::try_from(n).unwrap_or(i64::MAX));
+            host::increment_metric(id, n);
         }
     }
 }
@@ -98,8 +98,7 @@ impl Stats {
             spent_units: Counter::define("jwe_authn.admission.spent_units"),
             shed_budget: Counter::define("jwe_authn.admission.shed.budget"),
             shed_source: Counter::define("jwe_authn.admission.shed.source_share"),
-            vm_memory: hostcalls::define_metric(MetricType::Gauge, "jwe_authn.vm_memory_bytes")
-                .ok(),
+            vm_memory: host::define_metric(MetricType::Gauge, "jwe_authn.vm_memory_bytes"),
             requests: Cell::new(0),
         }
     }
@@ -132,8 +131,7 @@ impl Stats {
         self.requests.set(n.wrapping_add(1));
         if n.is_multiple_of(MEMORY_SAMPLE_EVERY) {
             if let Some(id) = self.vm_memory {
-                let pages = core::arch::wasm32::memory_size(0) as u64;
-                let _ = hostcalls::record_metric(id, pages.saturating_mul(65_536));
+                host::record_metric(id, host::memory_bytes());
             }
         }
     }
