@@ -159,45 +159,16 @@ fn refusal(
     alg: Option<&'static str>,
     cache: CacheUse,
 ) -> Deny {
-    let (www_authenticate, body) = match reason.bearer_error() {
-        None => (
-            Some(format!("Bearer realm=\"{}\"", config.realm)),
-            r#"{"error":"unauthorized","error_description":"a bearer token is required"}"#,
-        ),
-        // Not a credentials problem either: retry shortly, same token.
-        Some("temporarily_unavailable") => (
-            None,
-            r#"{"error":"temporarily_unavailable","error_description":"too many new tokens at once; retry shortly"}"#,
-        ),
-        // Not a credentials problem: no challenge.
-        Some("invalid_request") => (
-            None,
-            r#"{"error":"invalid_request","error_description":"the request path is not in normal form"}"#,
-        ),
-        Some("insufficient_scope") => (
-            Some(format!(
-                "Bearer realm=\"{}\", error=\"insufficient_scope\", error_description=\"the token does not grant access to this resource\"",
-                config.realm
-            )),
-            r#"{"error":"insufficient_scope","error_description":"the token does not grant access to this resource"}"#,
-        ),
-        Some(_) => (
-            Some(format!(
-                "Bearer realm=\"{}\", error=\"invalid_token\", error_description=\"the access token is invalid\"",
-                config.realm
-            )),
-            r#"{"error":"invalid_token","error_description":"the access token is invalid"}"#,
-        ),
-    };
+    let answer = reason.answer();
     Deny {
-        status: reason.status(),
-        www_authenticate,
-        body: body.to_string(),
+        status: answer.status(),
+        www_authenticate: answer.challenge(&config.realm),
+        body: answer.body().to_string(),
         reason,
         kid,
         alg,
         cache,
-        retry_after: matches!(reason, Reason::Overloaded(_)).then_some(1),
+        retry_after: answer.retry_after(),
         source: None,
     }
 }

@@ -62,26 +62,31 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// The stat name this reason is counted under (`denied_<stat>`).
-    pub fn stat(self) -> &'static str {
+    /// The counter this reason is counted under (`jwe_authn.denied.<stat>`).
+    pub fn counter(self) -> Stat {
         match self {
-            Reason::Missing => "missing",
-            Reason::TooLarge => "too_large",
-            Reason::Malformed(_) | Reason::Refused(_) => "malformed",
-            Reason::Decrypt(_) => "decrypt",
-            Reason::Signature(_) => "signature",
-            Reason::Expired => "expired",
-            Reason::NotYetValid => "not_yet_valid",
-            Reason::Issuer => "issuer",
-            Reason::Audience => "audience",
-            Reason::Claims(_) | Reason::Forbidden => "claims",
-            Reason::Revoked => "revoked",
-            Reason::KeysUnavailable => "jwks_unavailable",
-            Reason::Path(_) => "path",
-            Reason::Ambiguous(_) => "ambiguous",
-            Reason::RevocationUnavailable => "revocation_unavailable",
-            Reason::Overloaded(_) => "overloaded",
+            Reason::Missing => Stat::Missing,
+            Reason::TooLarge => Stat::TooLarge,
+            Reason::Malformed(_) | Reason::Refused(_) => Stat::Malformed,
+            Reason::Decrypt(_) => Stat::Decrypt,
+            Reason::Signature(_) => Stat::Signature,
+            Reason::Expired => Stat::Expired,
+            Reason::NotYetValid => Stat::NotYetValid,
+            Reason::Issuer => Stat::Issuer,
+            Reason::Audience => Stat::Audience,
+            Reason::Claims(_) | Reason::Forbidden => Stat::Claims,
+            Reason::Revoked => Stat::Revoked,
+            Reason::KeysUnavailable => Stat::JwksUnavailable,
+            Reason::Path(_) => Stat::Path,
+            Reason::Ambiguous(_) => Stat::Ambiguous,
+            Reason::RevocationUnavailable => Stat::RevocationUnavailable,
+            Reason::Overloaded(_) => Stat::Overloaded,
         }
+    }
+
+    /// The stat name this reason is counted under (`denied.<stat>`).
+    pub fn stat(self) -> &'static str {
+        self.counter().name()
     }
 
     /// The detail for the log line (never token, claim or key contents).
@@ -111,51 +116,213 @@ impl Reason {
         }
     }
 
-    /// The HTTP status the client receives: 401 for every token failure, 403
-    /// for a valid token without the route's required claims, 400 for a
-    /// path that is not in normal form, 503 when the cold-path budget is
-    /// spent (the token was not looked at: not a credentials failure).
+    /// What the client is told: 401 for every token failure, 403 for a
+    /// valid token without the route's required claims, 400 for a path that
+    /// is not in normal form, 503 when the cold-path budget is spent (the
+    /// token was not looked at: not a credentials failure). The client
+    /// never learns which check failed.
+    pub fn answer(self) -> Answer {
+        match self {
+            Reason::Missing => Answer::TokenRequired,
+            Reason::Path(_) => Answer::InvalidRequest,
+            Reason::Overloaded(_) => Answer::TemporarilyUnavailable,
+            Reason::Forbidden => Answer::InsufficientScope,
+            Reason::TooLarge
+            | Reason::Malformed(_)
+            | Reason::Refused(_)
+            | Reason::Decrypt(_)
+            | Reason::Signature(_)
+            | Reason::Expired
+            | Reason::NotYetValid
+            | Reason::Issuer
+            | Reason::Audience
+            | Reason::Claims(_)
+            | Reason::Revoked
+            | Reason::KeysUnavailable
+            | Reason::Ambiguous(_)
+            | Reason::RevocationUnavailable => Answer::InvalidToken,
+        }
+    }
+
+    /// The HTTP status the client receives ([`Reason::answer`]).
+    pub fn status(self) -> u16 {
+        self.answer().status()
+    }
+
+    /// The RFC 6750 error code the client receives ([`Reason::answer`]).
+    pub fn bearer_error(self) -> Option<&'static str> {
+        self.answer().code()
+    }
+}
+
+/// The one client-facing error class of each outcome: status, error code,
+/// challenge and body are all decided here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// 401 with a challenge and no error code (RFC 6750 §3.1): no token.
+    TokenRequired,
+    /// 401 `invalid_token`, whatever check failed.
+    InvalidToken,
+    /// 403 `insufficient_scope`.
+    InsufficientScope,
+    /// 400 `invalid_request`, no challenge: not a credentials problem.
+    InvalidRequest,
+    /// 503 `temporarily_unavailable`, no challenge, `retry-after`: retry
+    /// shortly with the same token.
+    TemporarilyUnavailable,
+}
+
+impl Answer {
+    /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            Reason::Forbidden => 403,
-            Reason::Path(_) => 400,
-            Reason::Overloaded(_) => 503,
-            _ => 401,
+            Answer::TokenRequired | Answer::InvalidToken => 401,
+            Answer::InsufficientScope => 403,
+            Answer::InvalidRequest => 400,
+            Answer::TemporarilyUnavailable => 503,
         }
     }
 
-    /// The `WWW-Authenticate` error code: `None` when the token was missing
-    /// (RFC 6750 §3.1: no error code then), `invalid_token` otherwise. The
-    /// client never learns which check failed.
-    pub fn bearer_error(self) -> Option<&'static str> {
+    /// The error code (none when the token was missing).
+    pub fn code(self) -> Option<&'static str> {
         match self {
-            Reason::Missing => None,
-            Reason::Path(_) => Some("invalid_request"),
-            Reason::Overloaded(_) => Some("temporarily_unavailable"),
-            Reason::Forbidden => Some("insufficient_scope"),
-            _ => Some("invalid_token"),
+            Answer::TokenRequired => None,
+            Answer::InvalidToken => Some("invalid_token"),
+            Answer::InsufficientScope => Some("insufficient_scope"),
+            Answer::InvalidRequest => Some("invalid_request"),
+            Answer::TemporarilyUnavailable => Some("temporarily_unavailable"),
         }
     }
 
-    /// Every stat name, for defining the counters once.
-    pub const STATS: &'static [&'static str] = &[
-        "missing",
-        "malformed",
-        "decrypt",
-        "signature",
-        "expired",
-        "not_yet_valid",
-        "issuer",
-        "audience",
-        "claims",
-        "too_large",
-        "revoked",
-        "jwks_unavailable",
-        "path",
-        "ambiguous",
-        "revocation_unavailable",
-        "overloaded",
+    /// The small JSON body.
+    pub fn body(self) -> &'static str {
+        match self {
+            Answer::TokenRequired => {
+                r#"{"error":"unauthorized","error_description":"a bearer token is required"}"#
+            }
+            Answer::InvalidToken => {
+                r#"{"error":"invalid_token","error_description":"the access token is invalid"}"#
+            }
+            Answer::InsufficientScope => {
+                r#"{"error":"insufficient_scope","error_description":"the token does not grant access to this resource"}"#
+            }
+            Answer::InvalidRequest => {
+                r#"{"error":"invalid_request","error_description":"the request path is not in normal form"}"#
+            }
+            Answer::TemporarilyUnavailable => {
+                r#"{"error":"temporarily_unavailable","error_description":"too many new tokens at once; retry shortly"}"#
+            }
+        }
+    }
+
+    /// The `WWW-Authenticate` value for `realm` (none when the answer is
+    /// not about credentials).
+    pub fn challenge(self, realm: &str) -> Option<String> {
+        match self {
+            Answer::TokenRequired => Some(format!("Bearer realm=\"{realm}\"")),
+            Answer::InvalidToken => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"the access token is invalid\""
+            )),
+            Answer::InsufficientScope => Some(format!(
+                "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"the token does not grant access to this resource\""
+            )),
+            Answer::InvalidRequest | Answer::TemporarilyUnavailable => None,
+        }
+    }
+
+    /// `retry-after`, in seconds, when the client should retry shortly.
+    pub fn retry_after(self) -> Option<u32> {
+        (self == Answer::TemporarilyUnavailable).then_some(1)
+    }
+}
+
+/// The denial counters (`jwe_authn.denied.<name>`), one per group of
+/// reasons ([`Reason::counter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stat {
+    Missing,
+    TooLarge,
+    Malformed,
+    Decrypt,
+    Signature,
+    Expired,
+    NotYetValid,
+    Issuer,
+    Audience,
+    Claims,
+    Revoked,
+    JwksUnavailable,
+    Path,
+    Ambiguous,
+    RevocationUnavailable,
+    Overloaded,
+}
+
+impl Stat {
+    /// Every counter, each once, in [`Stat::index`] order (the filter
+    /// defines them all at start; a test ties this list to the enum).
+    pub const ALL: [Stat; 16] = [
+        Stat::Missing,
+        Stat::TooLarge,
+        Stat::Malformed,
+        Stat::Decrypt,
+        Stat::Signature,
+        Stat::Expired,
+        Stat::NotYetValid,
+        Stat::Issuer,
+        Stat::Audience,
+        Stat::Claims,
+        Stat::Revoked,
+        Stat::JwksUnavailable,
+        Stat::Path,
+        Stat::Ambiguous,
+        Stat::RevocationUnavailable,
+        Stat::Overloaded,
     ];
+
+    /// This counter's place in [`Stat::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Stat::Missing => 0,
+            Stat::TooLarge => 1,
+            Stat::Malformed => 2,
+            Stat::Decrypt => 3,
+            Stat::Signature => 4,
+            Stat::Expired => 5,
+            Stat::NotYetValid => 6,
+            Stat::Issuer => 7,
+            Stat::Audience => 8,
+            Stat::Claims => 9,
+            Stat::Revoked => 10,
+            Stat::JwksUnavailable => 11,
+            Stat::Path => 12,
+            Stat::Ambiguous => 13,
+            Stat::RevocationUnavailable => 14,
+            Stat::Overloaded => 15,
+        }
+    }
+
+    /// The counter's name after `jwe_authn.denied.`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stat::Missing => "missing",
+            Stat::TooLarge => "too_large",
+            Stat::Malformed => "malformed",
+            Stat::Decrypt => "decrypt",
+            Stat::Signature => "signature",
+            Stat::Expired => "expired",
+            Stat::NotYetValid => "not_yet_valid",
+            Stat::Issuer => "issuer",
+            Stat::Audience => "audience",
+            Stat::Claims => "claims",
+            Stat::Revoked => "revoked",
+            Stat::JwksUnavailable => "jwks_unavailable",
+            Stat::Path => "path",
+            Stat::Ambiguous => "ambiguous",
+            Stat::RevocationUnavailable => "revocation_unavailable",
+            Stat::Overloaded => "overloaded",
+        }
+    }
 }
 
 impl fmt::Display for Reason {
@@ -208,3 +375,61 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_counter_is_listed_once_in_its_place() {
+        for (i, stat) in Stat::ALL.iter().enumerate() {
+            assert_eq!(stat.index(), i, "{stat:?} out of place in Stat::ALL");
+        }
+        // A variant added to `Stat` (and to `index`) but not to `ALL` has
+        // an index past its end.
+        let names: std::collections::HashSet<_> = Stat::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names.len(), Stat::ALL.len(), "two counters share a name");
+    }
+
+    #[test]
+    fn every_reason_is_counted_and_answered_as_one_class() {
+        let reasons = [
+            Reason::Missing,
+            Reason::TooLarge,
+            Reason::Malformed("m"),
+            Reason::Refused("r"),
+            Reason::Decrypt("d"),
+            Reason::Signature("s"),
+            Reason::Expired,
+            Reason::NotYetValid,
+            Reason::Issuer,
+            Reason::Audience,
+            Reason::Claims("c"),
+            Reason::Forbidden,
+            Reason::Revoked,
+            Reason::KeysUnavailable,
+            Reason::Path("p"),
+            Reason::Ambiguous("a"),
+            Reason::RevocationUnavailable,
+            Reason::Overloaded(Shed::Budget),
+            Reason::Overloaded(Shed::SourceShare),
+        ];
+        for r in reasons {
+            assert!(Stat::ALL.contains(&r.counter()), "{r:?} counted nowhere");
+            let a = r.answer();
+            assert_eq!(a.code(), r.bearer_error());
+            assert!(a.body().contains(a.code().unwrap_or("unauthorized")));
+            if let (Some(code), Some(challenge)) = (a.code(), a.challenge("x")) {
+                assert!(challenge.contains(code));
+            }
+            assert_eq!(a.retry_after().is_some(), a.status() == 503);
+        }
+        // Every counter is some reason's.
+        for stat in Stat::ALL {
+            assert!(
+                reasons.iter().any(|r| r.counter() == stat),
+                "{stat:?} unused"
+            );
+        }
+    }
+}

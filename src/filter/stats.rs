@@ -18,7 +18,7 @@
 use super::host;
 use crate::admission::Shed;
 use crate::decide::CacheUse;
-use crate::error::Reason;
+use crate::error::{Reason, Stat};
 use proxy_wasm::types::MetricType;
 use std::cell::Cell;
 use std::time::Duration;
@@ -68,7 +68,8 @@ impl Counter {
 #[derive(Debug)]
 pub struct Stats {
     allowed: Counter,
-    denied: Vec<(&'static str, Counter)>,
+    /// One per [`Stat`], in [`Stat::ALL`] order.
+    denied: Vec<Counter>,
     cache_hit: Counter,
     cache_shared_hit: Counter,
     cache_miss: Counter,
@@ -86,9 +87,9 @@ impl Stats {
     pub fn define() -> Self {
         Stats {
             allowed: Counter::define("jwe_authn.allowed"),
-            denied: Reason::STATS
+            denied: Stat::ALL
                 .iter()
-                .map(|r| (*r, Counter::define(&format!("jwe_authn.denied.{r}"))))
+                .map(|s| Counter::define(&format!("jwe_authn.denied.{}", s.name())))
                 .collect(),
             cache_hit: Counter::define("jwe_authn.cache.hit"),
             cache_shared_hit: Counter::define("jwe_authn.cache.shared_hit"),
@@ -119,7 +120,7 @@ impl Stats {
         ];
         single
             .into_iter()
-            .chain(self.denied.iter().map(|(_, c)| c))
+            .chain(self.denied.iter())
             .for_each(Counter::flush);
     }
 
@@ -144,7 +145,7 @@ impl Stats {
     /// Count a denied request under its reason's stat (and a shed one
     /// under its cause too).
     pub fn denied(&self, reason: Reason) {
-        if let Some((_, c)) = self.denied.iter().find(|(n, _)| *n == reason.stat()) {
+        if let Some(c) = self.denied.get(reason.counter().index()) {
             c.bump();
         }
         match reason {
