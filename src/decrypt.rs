@@ -224,9 +224,8 @@ pub fn decrypt(token: &str, config: &CompiledConfig) -> Result<Decrypted, Reason
     open(parse(token, config)?, config, &mut Unmetered)
 }
 
-/// Keys that may decrypt this token, in the order they are tried: with a
-/// `kid`, the keys with that `kid`, then the keys without one; without a
-/// `kid`, every key, in configuration order. Each must fit the token
+/// Keys that may decrypt this token, in the order they are tried
+/// ([`fit::candidates`]: by `kid`, bounded). Each must fit the token
 /// ([`fit::decryption`]: the `epk`'s curve, the key length `alg` or `enc`
 /// needs, an RSA modulus as long as the encrypted key) and have JWK
 /// metadata that permits it. At most [`MAX_RSA_ATTEMPTS`] for RSA-OAEP and
@@ -238,20 +237,11 @@ fn candidates<'a>(header: &JweHeader, encrypted_key_len: usize, keys: &'a [Jwk])
     } else {
         MAX_KEY_ATTEMPTS
     };
-    let fits = |k: &&Jwk| {
+    let fits = |k: &Jwk| {
         k.permits_decryption(header.alg, header.enc)
             && fit::decryption(header, encrypted_key_len, &k.key)
     };
-    match &header.kid {
-        Some(want) => keys
-            .iter()
-            .filter(|k| k.kid.as_ref() == Some(want))
-            .chain(keys.iter().filter(|k| k.kid.is_none()))
-            .filter(fits)
-            .take(limit)
-            .collect(),
-        None => keys.iter().filter(fits).take(limit).collect(),
-    }
+    fit::candidates(keys, header.kid.as_deref(), fits, limit)
 }
 
 fn random_cek(len: usize) -> Result<Zeroizing<Vec<u8>>, Reason> {

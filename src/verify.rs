@@ -134,9 +134,10 @@ pub fn parse_jws<'t>(
     })
 }
 
-/// Verify a parsed JWS against `keys`: only keys with the header's `kid` (or
-/// none), whose metadata permits the algorithm and whose type fits it, at
-/// most [`MAX_KEY_ATTEMPTS`]. [`NO_KEY_FITS`] when none qualifies.
+/// Verify a parsed JWS against `keys`: the keys the header's `kid` selects
+/// ([`fit::candidates`]: that `kid`'s first, then keys without one) whose
+/// metadata permits the algorithm and whose type fits it, at most
+/// [`MAX_KEY_ATTEMPTS`]. [`NO_KEY_FITS`] when none qualifies.
 pub fn check_signature(parsed: &ParsedJws<'_>, keys: &[Jwk]) -> Result<(), Reason> {
     check_signature_with(parsed, keys, &mut Unmetered)
 }
@@ -149,16 +150,10 @@ fn check_signature_with(
     gate: &mut dyn Gate,
 ) -> Result<(), Reason> {
     let header = &parsed.header;
-    let candidates: Vec<_> = keys
-        .iter()
-        .filter(|k| match (&header.kid, &k.kid) {
-            (Some(want), Some(have)) => want == have,
-            _ => true,
-        })
-        .filter(|k| k.permits(header.alg.name(), Purpose::Verify))
-        .filter(|k| fit::signature(header.alg, &k.key))
-        .take(MAX_KEY_ATTEMPTS)
-        .collect();
+    let fits = |k: &Jwk| {
+        k.permits(header.alg.name(), Purpose::Verify) && fit::signature(header.alg, &k.key)
+    };
+    let candidates = fit::candidates(keys, header.kid.as_deref(), fits, MAX_KEY_ATTEMPTS);
     if candidates.is_empty() {
         return Err(NO_KEY_FITS);
     }

@@ -20,7 +20,7 @@
 
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use crate::jose::header::JweHeader;
-use crate::jose::jwk::{EcKey, Key, OkpKey, RsaKey};
+use crate::jose::jwk::{EcKey, Jwk, Key, OkpKey, RsaKey};
 use crate::jose::jws::hmac;
 use rsa::traits::PublicKeyParts;
 
@@ -153,6 +153,29 @@ pub fn jwk_alg(alg: &str, key: &Key) -> bool {
     ContentEncryptionAlg::from_name(alg).is_some_and(|enc| content_key(enc, key))
 }
 
+/// The keys a token's `kid` selects, in the order they are tried: with a
+/// `kid`, the keys with that `kid`, then the keys without one; without a
+/// `kid`, every key, in configuration order. Of those, only the keys that
+/// `fits` (the algorithm, the key's metadata), at most `limit`: the one
+/// rule for decryption and verification keys, which bounds the private-
+/// and public-key work one token can cause.
+pub fn candidates<'k>(
+    keys: &'k [Jwk],
+    kid: Option<&str>,
+    fits: impl Fn(&Jwk) -> bool,
+    limit: usize,
+) -> Vec<&'k Jwk> {
+    let selected: Box<dyn Iterator<Item = &'k Jwk>> = match kid {
+        Some(want) => Box::new(
+            keys.iter()
+                .filter(move |k| k.kid.as_deref() == Some(want))
+                .chain(keys.iter().filter(|k| k.kid.is_none())),
+        ),
+        None => Box::new(keys.iter()),
+    };
+    selected.filter(|k| fits(k)).take(limit).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +183,62 @@ mod tests {
 
     fn oct(len: usize) -> Key {
         Key::Oct(zeroize::Zeroizing::new(vec![7; len]))
+    }
+
+    #[test]
+    fn a_kid_selects_its_keys_first_then_the_keys_without_one() {
+        let key = |kid: Option<&str>, len| Jwk {
+            kid: kid.map(str::to_string),
+            ..Jwk::bare(oct(len))
+        };
+        let keys = [
+            key(None, 16),
+            key(Some("b"), 16),
+            key(Some("a"), 32),
+            key(Some("a"), 16),
+            key(None, 32),
+        ];
+        let lens = |found: Vec<&Jwk>| -> Vec<(Option<String>, usize)> {
+            found
+                .iter()
+                .map(|k| {
+                    (
+                        k.kid.clone(),
+                        match &k.key {
+                            Key::Oct(b) => b.len(),
+                            _ => 0,
+                        },
+                    )
+                })
+                .collect()
+        };
+        let any = |_: &Jwk| true;
+        let a = |l: usize| (Some("a".to_string()), l);
+        assert_eq!(
+            lens(candidates(&keys, Some("a"), any, 8)),
+            vec![a(32), a(16), (None, 16), (None, 32)],
+            "the kid's keys, then the keys without kid; never another kid"
+        );
+        assert_eq!(
+            lens(candidates(&keys, None, any, 8)).len(),
+            5,
+            "no kid: every key"
+        );
+        assert_eq!(
+            lens(candidates(&keys, Some("a"), any, 1)),
+            vec![a(32)],
+            "bounded"
+        );
+        let short = |k: &Jwk| matches!(&k.key, Key::Oct(b) if b.len() == 16);
+        assert_eq!(
+            lens(candidates(&keys, Some("a"), short, 8)),
+            vec![a(16), (None, 16)],
+            "only keys that fit"
+        );
+        assert!(
+            candidates(&keys, Some("c"), short, 8).len() == 1,
+            "unknown kid: kid-less keys"
+        );
     }
 
     #[test]
