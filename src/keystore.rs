@@ -86,13 +86,14 @@ pub trait KeySource {
     fn keys_for<'a>(&'a self, provider: &'a Provider) -> Option<&'a [Jwk]>;
 }
 
-/// Only the configured `local_jwks` (the CLI, and providers without
-/// `remote_jwks`).
+/// Only the configured `local_jwks` (the CLI): a provider whose keys are
+/// fetched (`remote_jwks`, `discovery`) has none here, so its tokens fail
+/// as "the issuer's keys are not available", not as a key that does not fit.
 pub struct LocalKeys;
 
 impl KeySource for LocalKeys {
     fn keys_for<'a>(&'a self, provider: &'a Provider) -> Option<&'a [Jwk]> {
-        Some(&provider.keys)
+        provider.remote.is_none().then_some(provider.keys.as_slice())
     }
 }
 

@@ -722,3 +722,26 @@ fn every_decryption_failure_is_one_class_for_the_client() {
         );
     }
 }
+
+#[test]
+fn without_the_filter_a_remote_issuers_keys_are_not_available() {
+    // The CLI has no fetched keys: a token of a `remote_jwks` or
+    // `discovery` provider cannot be verified, and must say why ("no key
+    // fits" would send an operator hunting for a wrong `kid`).
+    let d = dir_setup(json!({}));
+    for source in [
+        json!({"remote_jwks": {"http_uri": {"uri": "https://idp.test/jwks", "cluster": "idp"}}}),
+        json!({"discovery": {"cluster": "idp"}}),
+    ] {
+        let mut config = config_value(&[private(&d.key)], &[], json!({}));
+        let provider = config["providers"]["test"].as_object_mut().unwrap();
+        provider.remove("local_jwks");
+        provider.extend(source.as_object().unwrap().clone());
+        let config = compile(&config);
+        assert_eq!(
+            reject(&valid_dir_token(&d), &config),
+            Reason::KeysUnavailable,
+            "{source}"
+        );
+    }
+}
