@@ -18,7 +18,7 @@
 
 pub mod shared;
 
-use crate::forward::Verified;
+use crate::forward::Authenticated;
 use crate::pipeline::Accepted;
 use sha2::{Digest, Sha256};
 use shared::SharedLayer;
@@ -112,7 +112,7 @@ impl Key {
 
 struct Entry {
     token: Rc<str>,
-    verified: Rc<Verified>,
+    verified: Rc<Authenticated>,
     /// Last second (inclusive) this entry may be used.
     until: u64,
 }
@@ -215,7 +215,7 @@ impl Cache {
     }
 
     /// The verified token, if cached and still valid at `now`.
-    pub fn get(&mut self, token: &str, now: u64) -> Option<Rc<Verified>> {
+    pub fn get(&mut self, token: &str, now: u64) -> Option<Rc<Authenticated>> {
         match self.entries.get(token) {
             Some(e) if now <= e.until => Some(Rc::clone(&e.verified)),
             Some(_) => {
@@ -239,7 +239,7 @@ impl Cache {
     pub fn insert(
         &mut self,
         token: &str,
-        verified: Rc<Verified>,
+        verified: Rc<Authenticated>,
         now: u64,
         valid_until: Option<u64>,
     ) {
@@ -260,7 +260,7 @@ impl Cache {
 
     /// Keep an entry in this worker's map until `until` (inclusive), for an
     /// outcome found in the shared layer: it keeps the expiry it was shared with.
-    pub fn keep(&mut self, token: &str, verified: Rc<Verified>, until: u64) {
+    pub fn keep(&mut self, token: &str, verified: Rc<Authenticated>, until: u64) {
         if self.max_entries == 0 {
             return;
         }
@@ -294,10 +294,10 @@ impl Cache {
 mod tests {
     use super::*;
 
-    fn verified(sub: &str) -> Rc<Verified> {
+    fn verified(sub: &str) -> Rc<Authenticated> {
         let mut claims = serde_json::Map::new();
         claims.insert("sub".into(), sub.into());
-        Rc::new(Verified {
+        Rc::new(Authenticated {
             accepted: Accepted {
                 provider: "p".into(),
                 claims,

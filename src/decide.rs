@@ -19,7 +19,7 @@ use crate::config::request::{CompiledRule, PathMatch, Requirement, Source};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::extract::{self, Found, Request};
-use crate::forward::{claim, Verified};
+use crate::forward::{claim, Authenticated};
 use crate::keystore::KeyStore;
 use crate::path;
 use crate::pipeline;
@@ -56,7 +56,7 @@ pub struct Allow<'c> {
     /// came from a parameter or cookie (unless `forward`).
     pub rewrite: Vec<(&'static str, String)>,
     /// The verified token, when one was verified.
-    pub verified: Option<Rc<Verified>>,
+    pub verified: Option<Rc<Authenticated>>,
     /// Whether the identity goes to filter state
     /// (`identity_in_filter_state`).
     pub record_identity: bool,
@@ -77,7 +77,7 @@ impl Allow<'_> {
         self.verified
             .as_deref()
             .filter(|_| self.record_identity)
-            .map(Verified::identity)
+            .map(Authenticated::identity)
     }
 }
 
@@ -126,7 +126,7 @@ pub enum Redecided<'c> {
 
 /// A token checked against a rule: accepted, answered, or to wait for.
 enum Checked<'c> {
-    Accepted(Rc<Verified>, CacheUse),
+    Accepted(Rc<Authenticated>, CacheUse),
     Done(Decision<'c>),
     Wait(usize, WaitFor),
 }
@@ -201,10 +201,13 @@ fn from_shared(
     token: &str,
     now: u64,
     config: &CompiledConfig,
-) -> Option<(Rc<Verified>, u64)> {
+) -> Option<(Rc<Authenticated>, u64)> {
     let (accepted, until) = cache.get_shared(token, now)?;
     let (index, provider) = config.provider_with_index(&accepted.provider)?;
-    Some((Rc::new(Verified::new(index, provider, accepted)), until))
+    Some((
+        Rc::new(Authenticated::new(index, provider, accepted)),
+        until,
+    ))
 }
 
 /// The denial of a waiting request for `reason` (its wait ran out, or
@@ -370,7 +373,7 @@ pub fn decide<'c>(
 }
 
 /// True when the provider that verified the token forwards it upstream.
-fn forwards_token(config: &CompiledConfig, verified: &Verified) -> bool {
+fn forwards_token(config: &CompiledConfig, verified: &Authenticated) -> bool {
     config
         .providers
         .get(verified.provider)
@@ -379,7 +382,7 @@ fn forwards_token(config: &CompiledConfig, verified: &Verified) -> bool {
 
 fn allowed<'c>(
     config: &CompiledConfig,
-    verified: Rc<Verified>,
+    verified: Rc<Authenticated>,
     cache: CacheUse,
     remove: Vec<Cow<'c, str>>,
     rewrite: Vec<(&'static str, String)>,
@@ -469,7 +472,7 @@ fn check_token<'c>(
                         exp.saturating_add(config.clock_skew_seconds)
                             .saturating_sub(1)
                     });
-                    let verified = Rc::new(Verified::new(index, provider, accepted));
+                    let verified = Rc::new(Authenticated::new(index, provider, accepted));
                     cache.insert(token, Rc::clone(&verified), now, valid_until);
                     (verified, CacheUse::Miss)
                 }

@@ -24,7 +24,7 @@ pub struct Identity<'a> {
 
 /// An accepted token with what it forwards.
 #[derive(Debug)]
-pub struct Verified {
+pub struct Authenticated {
     /// The pipeline's result.
     pub accepted: Accepted,
     /// Index of its provider in the compiled configuration.
@@ -33,11 +33,11 @@ pub struct Verified {
     pub headers: Vec<(String, String)>,
 }
 
-impl Verified {
+impl Authenticated {
     /// Complete `accepted`, issued by `provider` (at `index` in the
     /// configuration), with its headers.
     pub fn new(index: usize, provider: &Provider, accepted: Accepted) -> Self {
-        Verified {
+        Authenticated {
             headers: headers(provider, &accepted),
             provider: index,
             accepted,

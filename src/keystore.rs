@@ -93,7 +93,10 @@ pub struct LocalKeys;
 
 impl KeySource for LocalKeys {
     fn keys_for<'a>(&'a self, provider: &'a Provider) -> Option<&'a [Jwk]> {
-        provider.remote.is_none().then_some(provider.keys.as_slice())
+        provider
+            .remote
+            .is_none()
+            .then_some(provider.keys.as_slice())
     }
 }
 

@@ -9,11 +9,15 @@
 use crate::config::compile::normalise_typ;
 use crate::config::CompiledConfig;
 use crate::error::Reason;
-use crate::verify::Verified;
+use crate::verify::VerifiedJws;
 use serde_json::{Map, Value};
 
 /// Check the claims of `verified` at time `now` (seconds since the epoch).
-pub fn validate(verified: &Verified<'_>, now: u64, config: &CompiledConfig) -> Result<(), Reason> {
+pub fn validate(
+    verified: &VerifiedJws<'_>,
+    now: u64,
+    config: &CompiledConfig,
+) -> Result<(), Reason> {
     let claims = &verified.claims;
     let skew = config.clock_skew_seconds as f64;
     let now = now as f64;

@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 /// A verified inner token.
 #[derive(Debug)]
-pub struct Verified<'c> {
+pub struct VerifiedJws<'c> {
     /// The provider that issued it.
     pub provider: &'c Provider,
     /// The inner JWS header (`None` for an unsigned token).
@@ -57,11 +57,11 @@ pub fn verify<'c>(
     config: &'c CompiledConfig,
     keys: &'c dyn KeySource,
     gate: &mut dyn Gate,
-) -> Result<Verified<'c>, Failure> {
+) -> Result<VerifiedJws<'c>, Failure> {
     match inner {
         Inner::Claims(claims) => {
             let provider = provider_for(&claims, config)?;
-            Ok(Verified {
+            Ok(VerifiedJws {
                 provider,
                 header: None,
                 claims,
@@ -178,7 +178,7 @@ fn verify_jws<'c>(
     config: &'c CompiledConfig,
     keys: &'c dyn KeySource,
     gate: &mut dyn Gate,
-) -> Result<Verified<'c>, Failure> {
+) -> Result<VerifiedJws<'c>, Failure> {
     let parsed = parse_jws(&compact, &config.signature)?;
     let claims = json::parse_object(&parsed.payload)
         .ok_or(Reason::Malformed("claims are not a strict JSON object"))?;
@@ -192,7 +192,7 @@ fn verify_jws<'c>(
         .ok_or_else(|| failure(Reason::KeysUnavailable))?;
     check_signature_with(&parsed, provider_keys, gate).map_err(failure)?;
     let header = parsed.header;
-    Ok(Verified {
+    Ok(VerifiedJws {
         provider,
         header: Some(header),
         claims,
