@@ -1,0 +1,183 @@
+//! A provider (token issuer), compiled: its issuer and audiences, its keys
+//! or where to fetch them ([`super::fetch`]), what it forwards upstream and
+//! what it has revoked.
+
+use super::request::{self, Source};
+use super::schema::ProviderConfig;
+use super::{fetch, keys, value};
+use crate::error::ConfigError;
+use crate::jose::jwk::Jwk;
+use fetch::RemoteSource;
+use std::collections::HashSet;
+
+/// Most entries in one provider's revocation list.
+pub const MAX_REVOKED: usize = 100_000;
+
+/// A provider, ready for the request path.
+#[derive(Debug)]
+pub struct Provider {
+    /// The provider's name in the configuration.
+    pub name: String,
+    /// The exact `iss` value.
+    pub issuer: String,
+    /// Accepted audiences; empty means `aud` is not checked.
+    pub audiences: Vec<String>,
+    /// Signature verification keys.
+    pub keys: Vec<Jwk>,
+    /// Required inner `typ`, normalised (lower case, no `application/`).
+    pub typ: Option<String>,
+    /// Keep the token in its source header.
+    pub forward: bool,
+    /// Header for the still-signed inner JWT.
+    pub forward_jws_header: Option<String>,
+    /// Header for the base64url claims JSON.
+    pub forward_payload_header: Option<String>,
+    /// (header, claim path) pairs.
+    pub claim_to_headers: Vec<(String, Vec<String>)>,
+    /// Where the keys are fetched from, when they are remote (for
+    /// discovery: where the discovery document is).
+    pub remote: Option<RemoteSource>,
+    /// True when `remote` is an OpenID Connect discovery document.
+    pub discovery: bool,
+    /// Where a revocation list is fetched from, if any.
+    pub revocation_source: Option<RemoteSource>,
+    /// Before the first fetched list, treat nothing as revoked
+    /// (`revocation.fail_open`) rather than wait and deny.
+    pub revocation_fail_open: bool,
+    /// Revoked `jti` and `sub` values: sets, so a lookup does not scan.
+    pub revoked_jti: HashSet<String>,
+    pub revoked_sub: HashSet<String>,
+}
+
+impl Provider {
+    /// True when `claims` names a revoked `jti` or `sub`.
+    pub fn is_revoked(&self, claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+        let listed = |set: &HashSet<String>, name: &str| {
+            !set.is_empty()
+                && claims
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|v| set.contains(v))
+        };
+        listed(&self.revoked_jti, "jti") || listed(&self.revoked_sub, "sub")
+    }
+}
+
+/// Compile provider `name`, configured at `path` (`providers.<name>`).
+pub(super) fn compile(
+    name: String,
+    provider: ProviderConfig,
+    path: &str,
+    require_signature: bool,
+    sources: &[Source],
+) -> Result<Provider, ConfigError> {
+    if provider.issuer.is_empty() {
+        return Err(ConfigError::new(
+            format!("{path}.issuer"),
+            "must not be empty",
+        ));
+    }
+    let (keys, remote) = match (
+        &provider.local_jwks,
+        &provider.remote_jwks,
+        &provider.discovery,
+    ) {
+        (Some(local), None, None) => (
+            keys::compile_keys(local, &format!("{path}.local_jwks"), false)?,
+            None,
+        ),
+        (None, Some(remote), None) => (
+            Vec::new(),
+            Some(fetch::remote_jwks(remote, &format!("{path}.remote_jwks"))?),
+        ),
+        (None, None, Some(d)) => (
+            Vec::new(),
+            Some(fetch::discovery(
+                d,
+                &provider.issuer,
+                &format!("{path}.discovery"),
+            )?),
+        ),
+        _ => {
+            return Err(ConfigError::new(
+                path,
+                "expected exactly one of `local_jwks`, `remote_jwks` and `discovery`",
+            ))
+        }
+    };
+    if provider
+        .revocation
+        .as_ref()
+        .is_some_and(|r| r.fail_open && r.http_uri.is_none())
+    {
+        return Err(ConfigError::new(
+            format!("{path}.revocation.fail_open"),
+            "only applies to a fetched list: set `http_uri` or remove `fail_open`",
+        ));
+    }
+    let revocation_fail_open = provider.revocation.as_ref().is_some_and(|r| r.fail_open);
+    let revocation_source = match provider
+        .revocation
+        .as_ref()
+        .and_then(|r| r.http_uri.as_ref().map(|u| (r, u)))
+    {
+        None => None,
+        Some((r, uri)) => Some(fetch::revocation(r, uri, &format!("{path}.revocation"))?),
+    };
+    if keys.is_empty() && remote.is_none() && require_signature {
+        return Err(ConfigError::new(
+            format!("{path}.local_jwks"),
+            "at least one verification key is required",
+        ));
+    }
+    let settable = |field: &str, name: &Option<String>| -> Result<Option<String>, ConfigError> {
+        name.as_deref()
+            .map(|n| {
+                let at = format!("{path}.{field}");
+                let n = request::header_name(n, &at)?;
+                request::check_settable(&n, &at, sources)?;
+                Ok(n)
+            })
+            .transpose()
+    };
+    let forward_jws_header = settable("forward_jws_header", &provider.forward_jws_header)?;
+    let forward_payload_header =
+        settable("forward_payload_header", &provider.forward_payload_header)?;
+    let at = format!("{path}.claim_to_headers");
+    let claim_to_headers = request::claim_headers(&provider.claim_to_headers, &at)?;
+    for (i, (header, _)) in claim_to_headers.iter().enumerate() {
+        request::check_settable(header, &format!("{at}[{i}].header_name"), sources)?;
+    }
+    let (revoked_jti, revoked_sub) = match &provider.revocation {
+        None => (HashSet::new(), HashSet::new()),
+        Some(r) => {
+            if r.jti.len() + r.sub.len() > MAX_REVOKED {
+                return Err(ConfigError::new(
+                    format!("{path}.revocation"),
+                    format!("at most {MAX_REVOKED} entries"),
+                ));
+            }
+            (
+                r.jti.iter().cloned().collect(),
+                r.sub.iter().cloned().collect(),
+            )
+        }
+    };
+    Ok(Provider {
+        name,
+        issuer: provider.issuer,
+        audiences: provider.audiences,
+        keys,
+        typ: provider.typ.map(|t| value::normalise_typ(&t)),
+        forward: provider.forward,
+        forward_jws_header,
+        forward_payload_header,
+        claim_to_headers,
+        discovery: provider.discovery.is_some(),
+        remote,
+        revocation_source,
+        revocation_fail_open,
+        revoked_jti,
+        revoked_sub,
+    })
+}
