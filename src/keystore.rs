@@ -16,6 +16,7 @@
 //! waiting room ([`crate::wait`]) re-decides a waiter only then.
 
 use crate::config::compile::{RemoteSource, MAX_REVOKED};
+use crate::config::value::{self, HttpTarget};
 use crate::config::{CompiledConfig, Provider};
 use crate::jose::jwk::Jwk;
 use crate::jose::{json, jwk};
@@ -136,22 +137,6 @@ fn parse_revocation(body: &[u8]) -> Option<(HashSet<String>, HashSet<String>)> {
     };
     let (jti, sub) = (list("jti")?, list("sub")?);
     (jti.len() + sub.len() <= MAX_REVOKED).then_some((jti, sub))
-}
-
-/// Split `http(s)://authority/path`.
-fn split_uri(uri: &str) -> Option<(String, String)> {
-    let rest = uri
-        .strip_prefix("https://")
-        .or_else(|| uri.strip_prefix("http://"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    let ok = !authority.is_empty()
-        && !rest
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
-    ok.then(|| (authority.to_string(), path.to_string()))
 }
 
 impl KeyStore {
@@ -385,7 +370,9 @@ impl KeyStore {
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or(FetchError::Malformed)?;
-        let (authority, path) = split_uri(jwks_uri).ok_or(FetchError::Malformed)?;
+        // The rule a configured `remote_jwks` URI follows.
+        let HttpTarget { authority, path } =
+            value::http_uri(jwks_uri).map_err(|_| FetchError::Malformed)?;
         let discovery_target = self
             .entry(provider, Resource::Discovery)
             .and_then(|e| e.target.clone())

@@ -176,3 +176,135 @@ fn decryption_keys_from_the_environment() {
         2
     );
 }
+
+/// `base()` with provider `idp` fetching its keys from `uri`.
+fn remote(uri: &str) -> Value {
+    let mut c = base();
+    c["providers"]["idp"] = json!({
+        "issuer": "https://idp.test",
+        "remote_jwks": {"http_uri": {"uri": uri, "cluster": "idp"}}
+    });
+    c
+}
+
+/// URIs that are not `http(s)://host[:port]` followed by an RFC 3986 path
+/// and query: refused wherever a URI is configured or discovered.
+const BAD_URIS: &[&str] = &[
+    "https://idp.test/my keys",
+    "https://idp.test/keys\t",
+    "https://idp.test/a\"b",
+    "https://idp.test/a<b>",
+    "https://idp.test/a{b}",
+    "https://idp.test/a|b",
+    "https://idp.test/a\\b",
+    "https://idp.test/a^b",
+    "https://idp.test/a`b",
+    "https://idp.test/ä",
+    "https://idp.test/keys#fragment",
+    "https://idp.test/%zz",
+    "https://idp.test/%4",
+    "https://user@idp.test/keys",
+    "https://idp test/keys",
+    "https:///keys",
+    "https://idp.test:port/keys",
+    "https://idp.test:99999/keys",
+    "ftp://idp.test/keys",
+    "HTTPS://idp.test/keys",
+    "idp.test/keys",
+];
+
+/// URIs accepted, with the `:authority` and `:path` sent.
+const GOOD_URIS: &[(&str, &str, &str)] = &[
+    ("https://idp.test/keys", "idp.test", "/keys"),
+    ("https://idp.test", "idp.test", "/"),
+    ("http://idp.test:8080", "idp.test:8080", "/"),
+    ("https://idp.test?x=1", "idp.test", "/?x=1"),
+    (
+        "https://idp.test:8443/realms/a/protocol/openid-connect/certs?x=1&y=%20/z",
+        "idp.test:8443",
+        "/realms/a/protocol/openid-connect/certs?x=1&y=%20/z",
+    ),
+    (
+        "http://127.0.0.1:9000/a-b._~!$&'()*+,;=:@/c",
+        "127.0.0.1:9000",
+        "/a-b._~!$&'()*+,;=:@/c",
+    ),
+    ("http://[::1]:9000/jwks", "[::1]:9000", "/jwks"),
+];
+
+#[test]
+fn fetch_uris_follow_rfc_3986() {
+    for uri in BAD_URIS {
+        let (path, msg) = error_for(remote(uri));
+        assert_eq!(
+            path, "providers.idp.remote_jwks.http_uri.uri",
+            "{uri}: {msg}"
+        );
+        let mut c = base();
+        c["providers"]["idp"]["revocation"] = json!({"http_uri": {"uri": uri, "cluster": "idp"}});
+        let (path, msg) = error_for(c);
+        assert_eq!(
+            path, "providers.idp.revocation.http_uri.uri",
+            "{uri}: {msg}"
+        );
+    }
+    for (uri, authority, path) in GOOD_URIS {
+        let c = CompiledConfig::from_json(&remote(uri).to_string())
+            .unwrap_or_else(|e| panic!("{uri}: {e}"));
+        let source = c.providers[0].remote.clone().unwrap();
+        assert_eq!(
+            (source.authority.as_str(), source.path.as_str()),
+            (*authority, *path),
+            "{uri}"
+        );
+    }
+}
+
+#[test]
+fn a_discovered_jwks_uri_follows_the_same_rule() {
+    use jwe_authn::keystore::KeyStore;
+    let mut c = base();
+    c["providers"]["idp"] = json!({"issuer": "https://idp.test", "discovery": {"cluster": "idp"}});
+    let config = CompiledConfig::from_json(&c.to_string()).unwrap();
+    let discovered = |uri: &str| {
+        let mut store = KeyStore::new(&config);
+        let id = store.due(1000)[0].id;
+        let doc = json!({"issuer": "https://idp.test", "jwks_uri": uri}).to_string();
+        store
+            .fetched(id, 1000, Some(200), doc.as_bytes())
+            .map(|_| store.due(1000).into_iter().next().unwrap())
+    };
+    for uri in BAD_URIS {
+        assert!(discovered(uri).is_err(), "{uri} was discovered");
+    }
+    for (uri, authority, path) in GOOD_URIS {
+        let fetch = discovered(uri).unwrap_or_else(|e| panic!("{uri}: {e:?}"));
+        assert_eq!(
+            (fetch.authority.as_str(), fetch.path.as_str()),
+            (*authority, *path),
+            "{uri}"
+        );
+    }
+}
+
+#[test]
+fn discovery_needs_an_issuer_url_without_query_or_fragment() {
+    for issuer in [
+        "idp.test",
+        "https://idp.test/realm?x=1",
+        "https://idp.test/realm#a",
+        "https://idp.test/my realm",
+    ] {
+        let mut c = base();
+        c["providers"]["idp"] = json!({"issuer": issuer, "discovery": {"cluster": "idp"}});
+        let (path, msg) = error_for(c);
+        assert_eq!(path, "providers.idp.issuer", "{issuer}: {msg}");
+    }
+    let mut c = base();
+    c["providers"]["idp"] =
+        json!({"issuer": "https://idp.test:8443/realms/a/", "discovery": {"cluster": "idp"}});
+    let config = CompiledConfig::from_json(&c.to_string()).unwrap();
+    let source = config.providers[0].remote.clone().unwrap();
+    assert_eq!(source.authority, "idp.test:8443");
+    assert_eq!(source.path, "/realms/a/.well-known/openid-configuration");
+}

@@ -3,7 +3,7 @@
 //! fetch may take, how often it is refreshed and how large an answer may be.
 
 use super::schema::{Discovery, HttpUri, RemoteJwks, Revocation};
-use super::value::{duration_ms, positive_ms, split_uri};
+use super::value::{self, duration_ms, positive_ms, HttpTarget};
 use crate::error::ConfigError;
 
 /// A compiled fetch source.
@@ -25,18 +25,29 @@ pub struct RemoteSource {
     pub max_bytes: usize,
 }
 
-/// Discovery fetches `<issuer>/.well-known/openid-configuration`.
+/// The URI at `path`, by the one rule for fetches ([`value::http_uri`]).
+fn target(uri: &str, path: &str) -> Result<HttpTarget, ConfigError> {
+    value::http_uri(uri).map_err(|why| ConfigError::new(path, why))
+}
+
+/// Discovery fetches `<issuer>/.well-known/openid-configuration`;
+/// `issuer_at` is the path of the issuer.
 pub(super) fn discovery(
     d: &Discovery,
     issuer: &str,
+    issuer_at: &str,
     path: &str,
 ) -> Result<RemoteSource, ConfigError> {
-    let url = format!(
-        "{}/.well-known/openid-configuration",
-        issuer.trim_end_matches('/')
-    );
-    let (authority, uri_path) = split_uri(&url, path)
-        .map_err(|_| ConfigError::new(path, "discovery needs an http(s) issuer URL"))?;
+    let url = value::discovery_url(issuer).map_err(|why| {
+        ConfigError::new(
+            issuer_at,
+            format!("discovery needs an http(s) issuer URL: {why}"),
+        )
+    })?;
+    let HttpTarget {
+        authority,
+        path: uri_path,
+    } = target(&url, issuer_at)?;
     if d.cluster.is_empty() {
         return Err(ConfigError::new(
             format!("{path}.cluster"),
@@ -57,7 +68,10 @@ pub(super) fn discovery(
 }
 
 pub(super) fn remote_jwks(remote: &RemoteJwks, path: &str) -> Result<RemoteSource, ConfigError> {
-    let (authority, uri_path) = split_uri(&remote.http_uri.uri, &format!("{path}.http_uri.uri"))?;
+    let HttpTarget {
+        authority,
+        path: uri_path,
+    } = target(&remote.http_uri.uri, &format!("{path}.http_uri.uri"))?;
     if remote.http_uri.cluster.is_empty() {
         return Err(ConfigError::new(
             format!("{path}.http_uri.cluster"),
@@ -104,7 +118,10 @@ pub(super) fn revocation(
     uri: &HttpUri,
     at: &str,
 ) -> Result<RemoteSource, ConfigError> {
-    let (authority, uri_path) = split_uri(&uri.uri, &format!("{at}.http_uri.uri"))?;
+    let HttpTarget {
+        authority,
+        path: uri_path,
+    } = target(&uri.uri, &format!("{at}.http_uri.uri"))?;
     Ok(RemoteSource {
         cluster: uri.cluster.clone(),
         authority,

@@ -95,6 +95,7 @@ pub(super) fn compile(
             Some(fetch::discovery(
                 d,
                 &provider.issuer,
+                &format!("{path}.issuer"),
                 &format!("{path}.discovery"),
             )?),
         ),

@@ -313,8 +313,9 @@ pub struct RemoteJwks {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpUri {
-    /// `http://` or `https://` URI; its authority becomes `:authority`.
-    /// Required.
+    /// `http://` or `https://` URI, by the one rule every fetch follows
+    /// ([`super::value::http_uri`]: RFC 3986 characters, no userinfo or
+    /// fragment); its `host[:port]` becomes `:authority`. Required.
     pub uri: String,
     /// The Envoy cluster to send the request to. Required.
     pub cluster: String,

@@ -35,24 +35,141 @@ pub fn positive_ms(text: &str, path: &str) -> Result<u64, ConfigError> {
     }
 }
 
-/// Split an `http(s)://authority/path` URI.
-pub fn split_uri(uri: &str, path: &str) -> Result<(String, String), ConfigError> {
+/// Where a fetch goes: the `:authority` and `:path` of its request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpTarget {
+    /// `host[:port]` exactly as the URI has it.
+    pub authority: String,
+    /// The path and query (`/` when the URI has neither).
+    pub path: String,
+}
+
+const NOT_HTTP: &str = "expected an http:// or https:// URI";
+const USERINFO: &str = "expected host[:port] after the scheme: userinfo (`user@`) is never sent";
+const HOST: &str = "expected host[:port] after the scheme: a host name of letters, digits, \
+                    `-`, `.`, `_` and `~`, an IPv4 address, or an IPv6 address in brackets";
+const PORT: &str = "expected a port from 1 to 65535 after the host's `:`";
+const FRAGMENT: &str = "a fragment (`#...`) is never sent: remove it";
+const PATH: &str = "expected a path and query of RFC 3986 characters (letters, digits and \
+                    `-._~!$&'()*+,;=:@/?`): percent-encode anything else, a space as `%20`";
+const PERCENT: &str = "expected two hex digits after `%` (a percent-encoding such as `%20`)";
+
+/// The one URI rule for every fetch: a configured `http_uri.uri`, the
+/// discovery URL built from an issuer, and a `jwks_uri` a discovery document
+/// names. RFC 3986 §3, as an HTTP request sends it:
+/// - the scheme `http://` or `https://`, in lower case;
+/// - the authority `host[:port]`, sent verbatim as `:authority`: a host name
+///   of unreserved characters (letters, digits, `-._~`, so also an IPv4
+///   address) or a bracketed IPv6 address, and a port from 1 to 65535; no
+///   userinfo (RFC 9110 §4.2.4 deprecates it; HTTP/2 forbids it in
+///   `:authority`);
+/// - the path and query, sent as `:path` (`/` when empty): only `pchar`s,
+///   `/` and `?` (RFC 3986 §3.3, §3.4), percent-encodings well formed; so
+///   a space, a quote, `<>{}|\^` and the backtick, control and non-ASCII
+///   bytes are refused, not sent;
+/// - no fragment: it is never part of a request (RFC 9110 §7.1).
+///
+/// The error says what was expected; the caller adds where.
+pub fn http_uri(uri: &str) -> Result<HttpTarget, &'static str> {
     let rest = uri
         .strip_prefix("https://")
         .or_else(|| uri.strip_prefix("http://"))
-        .ok_or_else(|| ConfigError::new(path, "expected an http:// or https:// URI"))?;
-    let (authority, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    if authority.is_empty()
-        || authority
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
-        return Err(ConfigError::new(path, "expected a host in the URI"));
+        .ok_or(NOT_HTTP)?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at_checked(end).ok_or(HOST)?;
+    check_authority(authority)?;
+    if tail.contains('#') {
+        return Err(FRAGMENT);
     }
-    Ok((authority.to_string(), tail.to_string()))
+    check_path_and_query(tail)?;
+    let path = if tail.starts_with('/') {
+        tail.to_string()
+    } else {
+        format!("/{tail}")
+    };
+    Ok(HttpTarget {
+        authority: authority.to_string(),
+        path,
+    })
+}
+
+/// RFC 3986 `unreserved`.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn check_authority(authority: &str) -> Result<(), &'static str> {
+    if authority.contains('@') {
+        return Err(USERINFO);
+    }
+    let port = match authority.strip_prefix('[') {
+        Some(bracketed) => {
+            let (ip, after) = bracketed.split_once(']').ok_or(HOST)?;
+            let ipv6 = ip.contains(':')
+                && ip
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+            if !ipv6 {
+                return Err(HOST);
+            }
+            match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':').ok_or(HOST)?),
+            }
+        }
+        None => {
+            let (host, port) = match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            };
+            if host.is_empty() || !host.bytes().all(is_unreserved) {
+                return Err(HOST);
+            }
+            port
+        }
+    };
+    if let Some(port) = port {
+        let digits =
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+        if !digits || !port.parse::<u32>().is_ok_and(|p| (1..=65535).contains(&p)) {
+            return Err(PORT);
+        }
+    }
+    Ok(())
+}
+
+fn check_path_and_query(tail: &str) -> Result<(), &'static str> {
+    let mut bytes = tail.bytes();
+    while let Some(b) = bytes.next() {
+        match b {
+            b'%' => {
+                let hex = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_hexdigit());
+                if !hex(bytes.next()) || !hex(bytes.next()) {
+                    return Err(PERCENT);
+                }
+            }
+            // unreserved, sub-delims, ":" and "@" (pchar), "/" and "?".
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':'
+            | b'@' | b'/' | b'?' => {}
+            b if is_unreserved(b) => {}
+            _ => return Err(PATH),
+        }
+    }
+    Ok(())
+}
+
+/// The OpenID Connect discovery URL of `issuer`:
+/// `<issuer>/.well-known/openid-configuration` (OpenID Connect Discovery
+/// 1.0 §4). The issuer must be an [`http_uri`] without query (and so
+/// without fragment); a trailing `/` is not doubled.
+pub fn discovery_url(issuer: &str) -> Result<String, &'static str> {
+    if http_uri(issuer)?.path.contains('?') {
+        return Err("an issuer URL has no query (OpenID Connect Discovery 1.0 §4)");
+    }
+    Ok(format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    ))
 }
 
 /// Media-type comparison for `typ` (RFC 7515 §4.1.9): case-insensitive, an
@@ -166,6 +283,99 @@ mod tests {
         let e = positive_ms("0.000s", "t").err();
         assert!(e.is_some_and(|e| e.path == "t" && e.message.contains("positive")));
         assert!(positive_ms("x", "t").is_err());
+    }
+
+    fn target(uri: &str) -> Result<(String, String), &'static str> {
+        http_uri(uri).map(|t| (t.authority, t.path))
+    }
+
+    #[test]
+    fn fetch_uris_are_host_port_and_an_rfc_3986_path() {
+        for (uri, authority, path) in [
+            ("https://idp.test/keys", "idp.test", "/keys"),
+            ("http://idp.test", "idp.test", "/"),
+            ("https://idp.test?x=1", "idp.test", "/?x=1"),
+            ("https://IdP.Test:443//a/", "IdP.Test:443", "//a/"),
+            ("http://10.0.0.1:65535/a%2Fb", "10.0.0.1:65535", "/a%2Fb"),
+            ("http://[::1]/", "[::1]", "/"),
+            ("http://[2001:db8::7]:8080/x", "[2001:db8::7]:8080", "/x"),
+            (
+                "https://h/a-b._~!$&'()*+,;=:@/c?d=/?e",
+                "h",
+                "/a-b._~!$&'()*+,;=:@/c?d=/?e",
+            ),
+        ] {
+            assert_eq!(
+                target(uri),
+                Ok((authority.to_string(), path.to_string())),
+                "{uri}"
+            );
+        }
+        for (uri, why) in [
+            ("idp.test/keys", NOT_HTTP),
+            ("HTTPS://idp.test/", NOT_HTTP),
+            ("ftp://idp.test/", NOT_HTTP),
+            ("https://", HOST),
+            ("https:///keys", HOST),
+            ("https://idp test/", HOST),
+            ("https://idp%41.test/", HOST),
+            ("https://idp.test\u{e4}/", HOST),
+            ("https://[::1/", HOST),
+            ("https://[zz::1]/", HOST),
+            ("https://[127.0.0.1]/", HOST),
+            ("https://[::1]x/", HOST),
+            ("https://user@idp.test/", USERINFO),
+            ("https://user:pw@idp.test/", USERINFO),
+            ("https://idp.test:/", PORT),
+            ("https://idp.test:0/", PORT),
+            ("https://idp.test:65536/", PORT),
+            ("https://idp.test:000443/", PORT),
+            ("https://idp.test:8a/", PORT),
+            ("https://idp.test:1:2/", PORT),
+            ("https://idp.test/a#b", FRAGMENT),
+            ("https://idp.test#b", FRAGMENT),
+            ("https://idp.test/a b", PATH),
+            ("https://idp.test/a?b c", PATH),
+            ("https://idp.test/\t", PATH),
+            ("https://idp.test/\u{7f}", PATH),
+            ("https://idp.test/\u{e4}", PATH),
+            ("https://idp.test/%", PERCENT),
+            ("https://idp.test/%2", PERCENT),
+            ("https://idp.test/%g0", PERCENT),
+        ] {
+            assert_eq!(target(uri), Err(why), "{uri}");
+        }
+        for c in ['"', '<', '>', '{', '}', '|', '\\', '^', '`', '[', ']'] {
+            assert_eq!(target(&format!("https://idp.test/a{c}")), Err(PATH), "{c}");
+        }
+    }
+
+    #[test]
+    fn discovery_urls_come_from_issuers_without_query() {
+        for (issuer, url) in [
+            (
+                "https://idp.test",
+                "https://idp.test/.well-known/openid-configuration",
+            ),
+            (
+                "https://idp.test/",
+                "https://idp.test/.well-known/openid-configuration",
+            ),
+            (
+                "http://idp.test:8080/realms/a",
+                "http://idp.test:8080/realms/a/.well-known/openid-configuration",
+            ),
+        ] {
+            assert_eq!(discovery_url(issuer).as_deref(), Ok(url), "{issuer}");
+        }
+        for issuer in [
+            "idp.test",
+            "https://idp.test?a=1",
+            "https://idp.test/r?a",
+            "https://idp.test/r#a",
+        ] {
+            assert!(discovery_url(issuer).is_err(), "{issuer}");
+        }
     }
 
     #[test]
