@@ -16,7 +16,7 @@
 //! waiting room ([`crate::wait`]) re-decides a waiter only then.
 
 use crate::config::compile::{RemoteSource, MAX_REVOKED};
-use crate::config::value::{self, HttpTarget};
+use crate::config::fetch;
 use crate::config::{CompiledConfig, Provider};
 use crate::jose::jwk::Jwk;
 use crate::jose::{json, jwk};
@@ -370,26 +370,22 @@ impl KeyStore {
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or(FetchError::Malformed)?;
-        // The rule a configured `remote_jwks` URI follows.
-        let HttpTarget { authority, path } =
-            value::http_uri(jwks_uri).map_err(|_| FetchError::Malformed)?;
         let discovery_target = self
             .entry(provider, Resource::Discovery)
             .and_then(|e| e.target.clone())
             .ok_or(FetchError::Failed)?;
+        // By the rule a configured `remote_jwks` URI follows.
+        let found = fetch::discovered_jwks(&discovery_target, jwks_uri)
+            .map_err(|_| FetchError::Malformed)?;
         let jwks = self
             .entry_mut(provider, Resource::Jwks)
             .ok_or(FetchError::Failed)?;
         let moved = jwks
             .target
             .as_ref()
-            .is_none_or(|t| t.authority != authority || t.path != path);
+            .is_none_or(|t| t.authority != found.authority || t.path != found.path);
         if moved {
-            jwks.target = Some(RemoteSource {
-                authority,
-                path,
-                ..discovery_target
-            });
+            jwks.target = Some(found);
             jwks.due_at = 0;
         }
         Ok(1)

@@ -308,3 +308,87 @@ fn discovery_needs_an_issuer_url_without_query_or_fragment() {
     assert_eq!(source.authority, "idp.test:8443");
     assert_eq!(source.path, "/realms/a/.well-known/openid-configuration");
 }
+/// The three kinds of fetch source, each with its field paths.
+fn fetch_sources() -> Vec<(Value, &'static str, &'static str)> {
+    let remote_jwks = remote("https://idp.test/keys");
+    let mut discovery = base();
+    discovery["providers"]["idp"] =
+        json!({"issuer": "https://idp.test", "discovery": {"cluster": "idp"}});
+    let mut revocation = base();
+    revocation["providers"]["idp"]["revocation"] =
+        json!({"http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}});
+    vec![
+        (
+            remote_jwks,
+            "/providers/idp/remote_jwks/http_uri",
+            "/providers/idp/remote_jwks",
+        ),
+        (
+            discovery,
+            "/providers/idp/discovery",
+            "/providers/idp/discovery",
+        ),
+        (
+            revocation,
+            "/providers/idp/revocation/http_uri",
+            "/providers/idp/revocation",
+        ),
+    ]
+}
+
+fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
+#[test]
+fn every_fetch_source_checks_its_cluster_and_timeout() {
+    for (config, http, _) in fetch_sources() {
+        let mut c = config.clone();
+        *c.pointer_mut(&format!("{http}/cluster")).unwrap() = json!("");
+        let (path, msg) = error_for(c);
+        assert_eq!(path, format!("{}.cluster", dotted(http)), "{msg}");
+        assert!(msg.contains("Envoy cluster"), "{msg}");
+        for timeout in ["0s", "0.000s"] {
+            let mut c = config.clone();
+            c.pointer_mut(http).unwrap()["timeout"] = json!(timeout);
+            let (path, msg) = error_for(c);
+            assert_eq!(path, format!("{}.timeout", dotted(http)), "{msg}");
+            assert!(msg.contains("positive"), "{msg}");
+        }
+        for bad in ["5", "5m", "-1s", "1.5000s", ".5s", "s", ""] {
+            let mut c = config.clone();
+            c.pointer_mut(http).unwrap()["timeout"] = json!(bad);
+            assert_eq!(error_for(c).0, format!("{}.timeout", dotted(http)), "{bad}");
+        }
+    }
+}
+
+#[test]
+fn fetch_durations_are_whole_seconds_rounded_up() {
+    for (config, _, at) in fetch_sources() {
+        for (text, seconds) in [
+            ("0s", 1),
+            ("0.001s", 1),
+            ("1.5s", 2),
+            ("2s", 2),
+            ("59.999s", 60),
+        ] {
+            let mut c = config.clone();
+            c.pointer_mut(at).unwrap()["cache_duration"] = json!(text);
+            let compiled = CompiledConfig::from_json(&c.to_string()).unwrap();
+            let p = &compiled.providers[0];
+            let source = p.remote.clone().or(p.revocation_source.clone()).unwrap();
+            assert_eq!(
+                source.cache_duration_s, seconds,
+                "{at}.cache_duration {text}"
+            );
+        }
+    }
+    for (text, seconds) in [("0s", 0), ("0.5s", 1), ("1.5s", 2), ("30s", 30)] {
+        let mut c = remote("https://idp.test/keys");
+        c["providers"]["idp"]["remote_jwks"]["unknown_kid_refetch_interval"] = json!(text);
+        let compiled = CompiledConfig::from_json(&c.to_string()).unwrap();
+        let source = compiled.providers[0].remote.clone().unwrap();
+        assert_eq!(source.refetch_interval_s, seconds, "{text}");
+    }
+}

@@ -330,7 +330,7 @@ fn default_cache_duration() -> String {
 }
 
 fn default_refetch_interval() -> String {
-    "30s".into()
+    super::fetch::DEFAULT_REFETCH_INTERVAL.into()
 }
 
 fn default_fetch_timeout() -> String {
@@ -338,7 +338,7 @@ fn default_fetch_timeout() -> String {
 }
 
 fn default_max_jwks_bytes() -> usize {
-    65536
+    super::fetch::DEFAULT_MAX_JWKS_BYTES
 }
 
 /// A denylist (inline). A token whose `jti`, or whose `sub`, is listed is

@@ -35,6 +35,17 @@ pub fn positive_ms(text: &str, path: &str) -> Result<u64, ConfigError> {
     }
 }
 
+/// A duration in whole seconds, rounded up: `"0.5s"` is 1, `"0s"` is 0.
+pub fn seconds_up(text: &str, path: &str) -> Result<u64, ConfigError> {
+    Ok(duration_ms(text, path)?.div_ceil(1000))
+}
+
+/// How long fetched content is used: whole seconds rounded up, and at least
+/// one (`"0s"` would refetch without pause).
+pub fn cache_seconds(text: &str, path: &str) -> Result<u64, ConfigError> {
+    Ok(seconds_up(text, path)?.max(1))
+}
+
 /// Where a fetch goes: the `:authority` and `:path` of its request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpTarget {
@@ -287,6 +298,23 @@ mod tests {
 
     fn target(uri: &str) -> Result<(String, String), &'static str> {
         http_uri(uri).map(|t| (t.authority, t.path))
+    }
+
+    #[test]
+    fn seconds_are_rounded_up_and_a_cache_lasts_at_least_one() {
+        for (text, up, cache) in [
+            ("0s", 0, 1),
+            ("0.001s", 1, 1),
+            ("1s", 1, 1),
+            ("1.001s", 2, 2),
+            ("59.999s", 60, 60),
+            ("600s", 600, 600),
+        ] {
+            assert_eq!(seconds_up(text, "d").ok(), Some(up), "{text}");
+            assert_eq!(cache_seconds(text, "d").ok(), Some(cache), "{text}");
+        }
+        assert_eq!(seconds_up("1m", "a.b").unwrap_err().path, "a.b");
+        assert_eq!(cache_seconds("1m", "a.b").unwrap_err().path, "a.b");
     }
 
     #[test]
