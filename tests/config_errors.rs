@@ -392,3 +392,119 @@ fn fetch_durations_are_whole_seconds_rounded_up() {
         assert_eq!(source.refetch_interval_s, seconds, "{text}");
     }
 }
+fn p256_public() -> Value {
+    json!({"kty": "EC", "crv": "P-256",
+           "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+           "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"})
+}
+
+fn with_member(mut key: Value, member: &str, value: Value) -> Value {
+    key[member] = value;
+    key
+}
+
+#[test]
+fn a_key_whose_use_or_key_ops_forbid_its_role_is_refused() {
+    // Decryption keys: `use: sig`, `key_ops` with no decrypting operation,
+    // or a signature `alg` could never decrypt anything.
+    for (member, value, expected) in [
+        ("use", json!("sig"), "\"enc\""),
+        ("key_ops", json!(["wrapKey"]), "unwrapKey"),
+        ("key_ops", json!(["sign", "verify"]), "decrypt"),
+        ("alg", json!("HS256"), "key management"),
+    ] {
+        let mut c = base();
+        c["decryption_keys"]["keys"] =
+            json!([oct("a"), with_member(oct("b"), member, value.clone())]);
+        let (path, msg) = error_for(c);
+        assert_eq!(
+            path,
+            format!("decryption_keys.keys[1].{member}"),
+            "{value}: {msg}"
+        );
+        assert!(msg.contains(expected), "{value}: {msg}");
+    }
+    // Verification keys: `use: enc`, `key_ops` without `verify`, or an
+    // encryption `alg`.
+    for (key, member, value, expected) in [
+        (p256_public(), "use", json!("enc"), "\"sig\""),
+        (p256_public(), "key_ops", json!(["sign"]), "verify"),
+        (
+            p256_public(),
+            "key_ops",
+            json!(["encrypt", "deriveKey"]),
+            "verify",
+        ),
+        (p256_public(), "alg", json!("ECDH-ES"), "signature"),
+        (oct("s"), "alg", json!("A256KW"), "signature"),
+        (oct("s"), "alg", json!("A256GCM"), "signature"),
+    ] {
+        let mut c = base();
+        let same_kind = if key["kty"] == "oct" {
+            oct("x")
+        } else {
+            p256_public()
+        };
+        c["providers"]["idp"]["local_jwks"]["keys"] =
+            json!([same_kind, with_member(key, member, value.clone())]);
+        let (path, msg) = error_for(c);
+        assert_eq!(
+            path,
+            format!("providers.idp.local_jwks.keys[1].{member}"),
+            "{value}: {msg}"
+        );
+        assert!(msg.contains(expected), "{value}: {msg}");
+    }
+    // Keys from the environment are held to the same rule.
+    let mut c = base();
+    c["decryption_keys_from_env"] = json!("KEYS");
+    let jwks = json!({"keys": [with_member(oct("env"), "use", json!("sig"))]}).to_string();
+    let e =
+        CompiledConfig::from_json_with_env(&c.to_string(), &|_| Some(jwks.clone())).unwrap_err();
+    assert_eq!(e.path, "decryption_keys_from_env($KEYS).keys[0].use");
+    // So are PEM keys' `alg`.
+    let mut c = base();
+    c["decryption_keys"]["pem"] = json!([{"pem": p256_private_pem(), "alg": "ES256"}]);
+    let (path, msg) = error_for(c);
+    assert_eq!(path, "decryption_keys.pem[0].alg", "{msg}");
+}
+
+#[test]
+fn metadata_that_permits_the_role_is_accepted() {
+    for (member, value) in [
+        ("use", json!("enc")),
+        ("key_ops", json!(["unwrapKey"])),
+        ("key_ops", json!(["decrypt"])),
+        ("key_ops", json!(["wrapKey", "unwrapKey"])),
+        ("alg", json!("A256KW")),
+        ("alg", json!("dir")),
+        ("alg", json!("A128CBC-HS256")),
+    ] {
+        let mut c = base();
+        c["decryption_keys"]["keys"] = json!([with_member(oct("b"), member, value.clone())]);
+        CompiledConfig::from_json(&c.to_string()).unwrap_or_else(|e| panic!("{value}: {e}"));
+    }
+    for (member, value) in [
+        ("use", json!("sig")),
+        ("key_ops", json!(["verify"])),
+        ("key_ops", json!(["sign", "verify"])),
+        ("alg", json!("ES256")),
+    ] {
+        let mut c = base();
+        c["providers"]["idp"]["local_jwks"]["keys"] =
+            json!([with_member(p256_public(), member, value.clone())]);
+        CompiledConfig::from_json(&c.to_string()).unwrap_or_else(|e| panic!("{value}: {e}"));
+    }
+}
+
+/// A fresh P-256 private key as PKCS#8 PEM, for the PEM cases.
+fn p256_private_pem() -> String {
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    match jwe_authn::jose::jwk::generate(jwe_authn::jose::jwk::KeyType::P256).unwrap() {
+        jwe_authn::jose::jwk::Key::Ec(jwe_authn::jose::jwk::EcKey::P256Private(k)) => k
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .unwrap()
+            .to_string(),
+        other => panic!("{other:?}"),
+    }
+}

@@ -11,7 +11,7 @@ use crate::cache::shared::EntryKey;
 use crate::error::ConfigError;
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use crate::jose::json;
-use crate::jose::jwk::Jwk;
+use crate::jose::jwk::{Jwk, Purpose};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -128,7 +128,7 @@ impl CompiledConfig {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
         let mut decryption_keys =
-            keys::compile_keys(&config.decryption_keys, "decryption_keys", true)?;
+            keys::compile_keys(&config.decryption_keys, "decryption_keys", Purpose::Decrypt)?;
         if let Some(name) = &config.decryption_keys_from_env {
             decryption_keys.extend(keys::keys_from_env(name, env)?);
         }

@@ -6,7 +6,7 @@ use super::request::{self, Source};
 use super::schema::ProviderConfig;
 use super::{fetch, keys, value};
 use crate::error::ConfigError;
-use crate::jose::jwk::Jwk;
+use crate::jose::jwk::{Jwk, Purpose};
 use fetch::RemoteSource;
 use std::collections::HashSet;
 
@@ -83,7 +83,7 @@ pub(super) fn compile(
         &provider.discovery,
     ) {
         (Some(local), None, None) => (
-            keys::compile_keys(local, &format!("{path}.local_jwks"), false)?,
+            keys::compile_keys(local, &format!("{path}.local_jwks"), Purpose::Verify)?,
             None,
         ),
         (None, Some(remote), None) => (

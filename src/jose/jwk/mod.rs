@@ -17,7 +17,7 @@ pub use parse::{check_verification_set, parse_jwk, parse_jwks, parse_public_jwk_
 pub use pem::parse_pem;
 pub use roca::has_roca_fingerprint;
 
-use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg};
+use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use zeroize::Zeroizing;
 
 /// Smallest RSA modulus we accept, in bits (RFC 7518 §3.3, §4.2).
@@ -143,6 +143,16 @@ pub enum KeyUse {
     Enc,
 }
 
+impl KeyUse {
+    /// The JWK member value: `sig` or `enc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyUse::Sig => "sig",
+            KeyUse::Enc => "enc",
+        }
+    }
+}
+
 /// What an operation needs a key for, matched against `use` and `key_ops`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -154,6 +164,39 @@ pub enum Purpose {
     Decrypt,
     /// Encrypt a JWE (`use: enc`, `key_ops: encrypt`, `wrapKey`, `deriveKey`): the CLI.
     Encrypt,
+}
+
+impl Purpose {
+    /// The JWK `use` that allows this purpose.
+    pub fn key_use(self) -> KeyUse {
+        match self {
+            Purpose::Verify | Purpose::Sign => KeyUse::Sig,
+            Purpose::Decrypt | Purpose::Encrypt => KeyUse::Enc,
+        }
+    }
+
+    /// The `key_ops` values that allow this purpose (one is enough).
+    pub fn key_ops(self) -> &'static [&'static str] {
+        match self {
+            Purpose::Verify => &["verify"],
+            Purpose::Sign => &["sign"],
+            Purpose::Decrypt => &["decrypt", "unwrapKey", "deriveKey", "deriveBits"],
+            Purpose::Encrypt => &["encrypt", "wrapKey", "deriveKey", "deriveBits"],
+        }
+    }
+
+    /// True when a JWK `alg` can name an algorithm of this purpose: a JWS
+    /// algorithm to sign or verify; to encrypt or decrypt, a key management
+    /// algorithm or, for a `dir` key, its content encryption (RFC 7520 §5.6).
+    pub fn admits_alg(self, alg: &str) -> bool {
+        match self {
+            Purpose::Verify | Purpose::Sign => SignatureAlg::from_name(alg).is_some(),
+            Purpose::Decrypt | Purpose::Encrypt => {
+                KeyManagementAlg::from_name(alg).is_some()
+                    || ContentEncryptionAlg::from_name(alg).is_some()
+            }
+        }
+    }
 }
 
 /// A parsed key with its JWK metadata.
@@ -202,22 +245,20 @@ impl Jwk {
         if self.alg.as_deref().is_some_and(|a| a != alg) {
             return false;
         }
-        let wanted_use = match purpose {
-            Purpose::Verify | Purpose::Sign => KeyUse::Sig,
-            Purpose::Decrypt | Purpose::Encrypt => KeyUse::Enc,
-        };
-        if self.key_use.is_some_and(|u| u != wanted_use) {
+        if self.key_use.is_some_and(|u| u != purpose.key_use()) {
             return false;
         }
-        let ops: &[&str] = match purpose {
-            Purpose::Verify => &["verify"],
-            Purpose::Sign => &["sign"],
-            Purpose::Decrypt => &["decrypt", "unwrapKey", "deriveKey", "deriveBits"],
-            Purpose::Encrypt => &["encrypt", "wrapKey", "deriveKey", "deriveBits"],
-        };
+        self.key_ops_allow(purpose)
+    }
+
+    /// True unless `key_ops` is present and names none of the operations
+    /// of `purpose`.
+    pub fn key_ops_allow(&self, purpose: Purpose) -> bool {
         match &self.key_ops {
             None => true,
-            Some(list) => list.iter().any(|op| ops.contains(&op.as_str())),
+            Some(list) => list
+                .iter()
+                .any(|op| purpose.key_ops().contains(&op.as_str())),
         }
     }
 }
