@@ -33,6 +33,39 @@ pub const MAX_RSA_BITS: usize = 8192;
 /// cheap up to [`MAX_RSA_BITS`].
 pub const MAX_RSA_DECRYPTION_BITS: usize = 4096;
 
+/// The checks every RSA modulus passes, from a JWK's `n` or a PEM key:
+/// [`MIN_RSA_BITS`] to [`MAX_RSA_BITS`] bits, and no ROCA fingerprint
+/// ([`has_roca_fingerprint`]). `n` is big-endian; the error's path is empty
+/// (the caller names the member).
+pub fn check_rsa_modulus(n: &[u8]) -> Result<(), crate::error::ConfigError> {
+    let significant = n
+        .iter()
+        .position(|&b| b != 0)
+        .and_then(|i| n.get(i..))
+        .unwrap_or_default();
+    let bits = significant.first().map_or(0, |&top| {
+        8 * significant.len() - top.leading_zeros() as usize
+    });
+    let refuse = |message: String| Err(crate::error::ConfigError::new("", message));
+    if bits < MIN_RSA_BITS {
+        return refuse(format!(
+            "RSA keys under {MIN_RSA_BITS} bits are refused ({bits} bits)"
+        ));
+    }
+    if bits > MAX_RSA_BITS {
+        return refuse(format!(
+            "RSA keys over {MAX_RSA_BITS} bits are refused ({bits} bits)"
+        ));
+    }
+    if has_roca_fingerprint(significant) {
+        return refuse(
+            "the RSA modulus has the ROCA fingerprint (CVE-2017-15361): the key can be factored"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// An RSA key: the private half (which holds the public one) or only the public one.
 #[derive(Clone)]
 pub enum RsaKey {
@@ -260,5 +293,35 @@ impl Jwk {
                 .iter()
                 .any(|op| purpose.key_ops().contains(&op.as_str())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2^(bits-1) + 1, big-endian, after `zeros` leading zero bytes.
+    fn modulus(bits: usize, zeros: usize) -> Vec<u8> {
+        let mut n = vec![0u8; zeros + bits.div_ceil(8)];
+        n[zeros] = 1 << ((bits - 1) % 8);
+        *n.last_mut().unwrap() |= 1;
+        n
+    }
+
+    #[test]
+    fn rsa_moduli_are_2048_to_8192_bits() {
+        for zeros in [0, 1, 3] {
+            assert!(check_rsa_modulus(&modulus(2048, zeros)).is_ok());
+            assert!(check_rsa_modulus(&modulus(8192, zeros)).is_ok());
+            let e = check_rsa_modulus(&modulus(2047, zeros)).unwrap_err();
+            assert_eq!(
+                (e.path.as_str(), e.message.as_str()),
+                ("", "RSA keys under 2048 bits are refused (2047 bits)")
+            );
+            let e = check_rsa_modulus(&modulus(8193, zeros)).unwrap_err();
+            assert_eq!(e.message, "RSA keys over 8192 bits are refused (8193 bits)");
+        }
+        let e = check_rsa_modulus(&[0, 0]).unwrap_err();
+        assert_eq!(e.message, "RSA keys under 2048 bits are refused (0 bits)");
     }
 }
