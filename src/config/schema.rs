@@ -188,8 +188,8 @@ pub struct CacheConfig {
     /// Most cached tokens per worker; 0 disables the cache. Default 10000.
     #[serde(default = "default_cache_entries")]
     pub max_entries: usize,
-    /// Longest a verified token stays cached, in seconds (never past its
-    /// `exp`). Default 300.
+    /// Longest a verified token stays cached, in seconds: an entry lives
+    /// until `min(now + ttl_seconds, exp + clock_skew_seconds)`. Default 300.
     #[serde(default = "default_cache_ttl")]
     pub ttl_seconds: u64,
     /// Share verified tokens between Envoy's workers (proxy-wasm shared
@@ -256,7 +256,8 @@ pub struct ProviderConfig {
     #[serde(default)]
     pub audiences: Vec<String>,
     /// The provider's signature verification keys (public keys, or `oct` for
-    /// HS*). Exactly one of `local_jwks` and `remote_jwks` is required.
+    /// HS*). Default none; exactly one of `local_jwks`, `remote_jwks` and
+    /// `discovery` is required.
     #[serde(default)]
     pub local_jwks: Option<KeySet>,
     /// Fetch the provider's JWKS through an Envoy cluster, as `jwt_authn`'s
