@@ -252,12 +252,13 @@ fn fetch_uris_follow_rfc_3986() {
         let c = CompiledConfig::from_json(&remote(uri).to_string())
             .unwrap_or_else(|e| panic!("{uri}: {e}"));
         let source = c.providers[0].remote.clone().unwrap();
-        assert_eq!(
-            (source.authority.as_str(), source.path.as_str()),
-            (*authority, *path),
-            "{uri}"
-        );
+        assert_sent(uri, (authority, path), (&source.authority, &source.path));
     }
+}
+
+/// The `:authority` and `:path` a fetch of `uri` sends are `expected`.
+fn assert_sent(uri: &str, expected: (&str, &str), sent: (&str, &str)) {
+    assert_eq!(sent, expected, "{uri}");
 }
 
 #[test]
@@ -279,11 +280,7 @@ fn a_discovered_jwks_uri_follows_the_same_rule() {
     }
     for (uri, authority, path) in GOOD_URIS {
         let fetch = discovered(uri).unwrap_or_else(|e| panic!("{uri}: {e:?}"));
-        assert_eq!(
-            (fetch.authority.as_str(), fetch.path.as_str()),
-            (*authority, *path),
-            "{uri}"
-        );
+        assert_sent(uri, (authority, path), (&fetch.authority, &fetch.path));
     }
 }
 
@@ -345,15 +342,11 @@ fn every_fetch_source_checks_its_cluster_and_timeout() {
     for (config, http, _) in fetch_sources() {
         let mut c = config.clone();
         *c.pointer_mut(&format!("{http}/cluster")).unwrap() = json!("");
-        let (path, msg) = error_for(c);
-        assert_eq!(path, format!("{}.cluster", dotted(http)), "{msg}");
-        assert!(msg.contains("Envoy cluster"), "{msg}");
+        assert_refused(c, &format!("{}.cluster", dotted(http)), "Envoy cluster");
         for timeout in ["0s", "0.000s"] {
             let mut c = config.clone();
             c.pointer_mut(http).unwrap()["timeout"] = json!(timeout);
-            let (path, msg) = error_for(c);
-            assert_eq!(path, format!("{}.timeout", dotted(http)), "{msg}");
-            assert!(msg.contains("positive"), "{msg}");
+            assert_refused(c, &format!("{}.timeout", dotted(http)), "positive");
         }
         for bad in ["5", "5m", "-1s", "1.5000s", ".5s", "s", ""] {
             let mut c = config.clone();
@@ -403,6 +396,13 @@ fn with_member(mut key: Value, member: &str, value: Value) -> Value {
     key
 }
 
+/// `config` is refused at `path` with a message that says `expected`.
+fn assert_refused(config: Value, path: &str, expected: &str) {
+    let (at, msg) = error_for(config);
+    assert_eq!(at, path, "{msg}");
+    assert!(msg.contains(expected), "{at}: {msg}");
+}
+
 #[test]
 fn a_key_whose_use_or_key_ops_forbid_its_role_is_refused() {
     // Decryption keys: `use: sig`, `key_ops` with no decrypting operation,
@@ -416,13 +416,7 @@ fn a_key_whose_use_or_key_ops_forbid_its_role_is_refused() {
         let mut c = base();
         c["decryption_keys"]["keys"] =
             json!([oct("a"), with_member(oct("b"), member, value.clone())]);
-        let (path, msg) = error_for(c);
-        assert_eq!(
-            path,
-            format!("decryption_keys.keys[1].{member}"),
-            "{value}: {msg}"
-        );
-        assert!(msg.contains(expected), "{value}: {msg}");
+        assert_refused(c, &format!("decryption_keys.keys[1].{member}"), expected);
     }
     // Verification keys: `use: enc`, `key_ops` without `verify`, or an
     // encryption `alg`.
@@ -447,13 +441,11 @@ fn a_key_whose_use_or_key_ops_forbid_its_role_is_refused() {
         };
         c["providers"]["idp"]["local_jwks"]["keys"] =
             json!([same_kind, with_member(key, member, value.clone())]);
-        let (path, msg) = error_for(c);
-        assert_eq!(
-            path,
-            format!("providers.idp.local_jwks.keys[1].{member}"),
-            "{value}: {msg}"
+        assert_refused(
+            c,
+            &format!("providers.idp.local_jwks.keys[1].{member}"),
+            expected,
         );
-        assert!(msg.contains(expected), "{value}: {msg}");
     }
     // Keys from the environment are held to the same rule.
     let mut c = base();

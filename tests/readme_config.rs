@@ -376,30 +376,16 @@ fn every_default_is_the_same_in_the_readme_and_the_schema() {
 
 #[test]
 fn defaults_are_read_from_doc_comments_and_rows() {
-    assert_eq!(
-        doc_default("Most tokens. Default 10000.").as_deref(),
-        Some("10000")
-    );
-    assert_eq!(
-        doc_default("A. Default `\"5s\"`.").as_deref(),
-        Some("`\"5s\"`")
-    );
-    assert_eq!(
-        doc_default("A. Default 16384; 64 to 1048576.").as_deref(),
-        Some("16384")
-    );
-    assert_eq!(
-        doc_default("A. Default: not checked.").as_deref(),
-        Some("not checked")
-    );
-    assert_eq!(
-        doc_default("Default `[{\"a\": \"b. c\"}]`.").as_deref(),
-        Some("`[{\"a\": \"b. c\"}]`")
-    );
-    assert_eq!(
-        doc_default("The issuer. Required.").as_deref(),
-        Some("required")
-    );
+    for (doc, default) in [
+        ("Most tokens. Default 10000.", "10000"),
+        ("A. Default `\"5s\"`.", "`\"5s\"`"),
+        ("A. Default 16384; 64 to 1048576.", "16384"),
+        ("A. Default: not checked.", "not checked"),
+        ("Default `[{\"a\": \"b. c\"}]`.", "`[{\"a\": \"b. c\"}]`"),
+        ("The issuer. Required.", "required"),
+    ] {
+        assert_eq!(doc_default(doc).as_deref(), Some(default), "{doc}");
+    }
     assert_eq!(doc_default("No statement."), None);
     assert_eq!(normalise("`[]` (not checked)"), "[]");
     assert_eq!(normalise("`\"600s\"`"), "600s");

@@ -182,3 +182,62 @@ pub(super) fn compile(
         revoked_sub,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+    fn provider(extra: Value) -> Result<Provider, ConfigError> {
+        let mut p = json!({"issuer": "https://idp.test"});
+        if let (Value::Object(p), Value::Object(more)) = (&mut p, extra) {
+            p.extend(more);
+        }
+        let config: ProviderConfig = serde_json::from_value(p).unwrap();
+        compile("idp".into(), config, "providers.idp", true, &[])
+    }
+
+    #[test]
+    fn exactly_one_key_source() {
+        let local = json!({"keys": [{"kty": "oct", "k": K}]});
+        let remote = json!({"http_uri": {"uri": "https://idp.test/k", "cluster": "idp"}});
+        let discovery = json!({"cluster": "idp"});
+        assert!(provider(json!({"local_jwks": local})).is_ok());
+        assert!(provider(json!({"remote_jwks": remote})).is_ok_and(|p| !p.discovery));
+        assert!(provider(json!({"discovery": discovery})).is_ok_and(|p| p.discovery));
+        for extra in [
+            json!({}),
+            json!({"local_jwks": local, "remote_jwks": remote}),
+            json!({"remote_jwks": remote, "discovery": discovery}),
+        ] {
+            let e = provider(extra).unwrap_err();
+            assert_eq!(e.path, "providers.idp");
+            assert!(e.message.contains("`discovery`"), "{e}");
+        }
+        let e = provider(json!({"local_jwks": {}})).unwrap_err();
+        assert_eq!(e.path, "providers.idp.local_jwks");
+    }
+
+    #[test]
+    fn revocation_lists_are_sets_bounded_and_fail_open_needs_a_fetch() {
+        let local = json!({"keys": [{"kty": "oct", "k": K}]});
+        let p = provider(json!({"local_jwks": local, "revocation": {"jti": ["a"], "sub": ["s"]}}))
+            .unwrap();
+        let claims = |c: Value| c.as_object().unwrap().clone();
+        assert!(p.is_revoked(&claims(json!({"jti": "a"}))));
+        assert!(p.is_revoked(&claims(json!({"sub": "s", "jti": "b"}))));
+        assert!(!p.is_revoked(&claims(json!({"jti": "b", "sub": "t"}))));
+        assert!(
+            !p.is_revoked(&claims(json!({"jti": ["a"]}))),
+            "not a string"
+        );
+        let many: Vec<String> = (0..=MAX_REVOKED).map(|i| i.to_string()).collect();
+        let e = provider(json!({"local_jwks": local, "revocation": {"jti": many}})).unwrap_err();
+        assert_eq!(e.path, "providers.idp.revocation");
+        let e =
+            provider(json!({"local_jwks": local, "revocation": {"fail_open": true}})).unwrap_err();
+        assert_eq!(e.path, "providers.idp.revocation.fail_open");
+    }
+}
