@@ -569,6 +569,11 @@ fn a_rule_for_one_provider_refuses_another() {
     );
 }
 
+/// Header text as `Request` holds it (owned or borrowed).
+fn text<'a, T: From<&'a str>>(s: &'a str) -> T {
+    T::from(s)
+}
+
 /// Configured keys whose `use`/`key_ops` forbid their role are refused at
 /// configuration time (tests/config_errors.rs); fetched keys are filtered
 /// when used: a `remote_jwks` key marked for encryption never verifies.
@@ -589,7 +594,8 @@ fn a_fetched_key_restricted_to_encryption_does_not_verify() {
         let body = json!({"keys": [jwk]}).to_string();
         keys.fetched(fetch.id, NOW, Some(200), body.as_bytes())
             .unwrap();
-        let headers = vec![("authorization".to_string(), format!("Bearer {t}"))];
+        let auth = format!("Bearer {t}");
+        let headers = [(text("authorization"), text(&auth))];
         let request = Request {
             method: "GET",
             path: "/",
