@@ -12,9 +12,11 @@
 //! two tokens never share an entry and a hit costs no SHA-256 of the token
 //! (the most expensive step of a hit in Wasm). The shared layer,
 //! consulted only on a local miss, keys by SHA-256 ([`Key`]). Value: the accepted token and the headers it forwards. An entry
-//! lives until the token's `exp` or the configured TTL, whichever is first,
-//! and is checked against `now` on every hit, so an expired token is never
-//! served from the cache. Size is bounded; the oldest entry is evicted first.
+//! lives until `min(now + ttl, exp + skew)`, `now` being when it was
+//! verified: no longer than the TTL, and no longer than the pipeline itself
+//! would accept the token (`exp` plus the clock skew allowance). It is
+//! checked against `now` on every hit, so a token is never served from the
+//! cache after that. Size is bounded; the oldest entry is evicted first.
 
 pub mod shared;
 
@@ -233,8 +235,9 @@ impl Cache {
         self.shared.as_ref()?.get(&Key::of(token), now)
     }
 
-    /// Remember a verified token until `min(exp - skew allowance, now + ttl)`;
-    /// `valid_until` is the last second the pipeline would still accept it.
+    /// Remember a verified token until `min(now + ttl, exp + skew)`:
+    /// `valid_until` is the last second the pipeline would still accept it
+    /// (the second before `exp + skew`), inclusive.
     /// Shared with the other workers too, when configured.
     pub fn insert(
         &mut self,

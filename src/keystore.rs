@@ -16,6 +16,7 @@
 //! waiting room ([`crate::wait`]) re-decides a waiter only then.
 
 use crate::config::compile::{RemoteSource, MAX_REVOKED};
+use crate::config::fetch;
 use crate::config::{CompiledConfig, Provider};
 use crate::jose::jwk::Jwk;
 use crate::jose::{json, jwk};
@@ -150,22 +151,6 @@ fn parse_revocation(body: &[u8]) -> Option<(HashSet<String>, HashSet<String>)> {
     };
     let (jti, sub) = (list("jti")?, list("sub")?);
     (jti.len() + sub.len() <= MAX_REVOKED).then_some((jti, sub))
-}
-
-/// Split `http(s)://authority/path`.
-fn split_uri(uri: &str) -> Option<(String, String)> {
-    let rest = uri
-        .strip_prefix("https://")
-        .or_else(|| uri.strip_prefix("http://"))?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, "/"),
-    };
-    let ok = !authority.is_empty()
-        && !rest
-            .bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control());
-    ok.then(|| (authority.to_string(), path.to_string()))
 }
 
 impl KeyStore {
@@ -404,24 +389,22 @@ impl KeyStore {
             .get("jwks_uri")
             .and_then(Value::as_str)
             .ok_or(FetchError::Malformed)?;
-        let (authority, path) = split_uri(jwks_uri).ok_or(FetchError::Malformed)?;
         let discovery_target = self
             .entry(provider, Resource::Discovery)
             .and_then(|e| e.target.clone())
             .ok_or(FetchError::Failed)?;
+        // By the rule a configured `remote_jwks` URI follows.
+        let found = fetch::discovered_jwks(&discovery_target, jwks_uri)
+            .map_err(|_| FetchError::Malformed)?;
         let jwks = self
             .entry_mut(provider, Resource::Jwks)
             .ok_or(FetchError::Failed)?;
         let moved = jwks
             .target
             .as_ref()
-            .is_none_or(|t| t.authority != authority || t.path != path);
+            .is_none_or(|t| t.authority != found.authority || t.path != found.path);
         if moved {
-            jwks.target = Some(RemoteSource {
-                authority,
-                path,
-                ..discovery_target
-            });
+            jwks.target = Some(found);
             jwks.due_at = 0;
         }
         Ok(1)

@@ -566,23 +566,62 @@ fn a_rule_for_one_provider_refuses_another() {
     );
 }
 
+/// Header text as `Request` holds it (owned or borrowed).
+fn text<'a, T: From<&'a str>>(s: &'a str) -> T {
+    T::from(s)
+}
+
+/// Configured keys whose `use`/`key_ops` forbid their role are refused at
+/// configuration time (tests/config_errors.rs); fetched keys are filtered
+/// when used: a `remote_jwks` key marked for encryption never verifies.
 #[test]
-fn a_key_restricted_to_signatures_cannot_decrypt() {
+fn a_fetched_key_restricted_to_encryption_does_not_verify() {
     let enc = key(KeyType::Oct { bytes: 32 }, "e");
     let sig = key(KeyType::P256, "s");
-    let mut restricted = private(&enc);
-    restricted["use"] = json!("sig");
-    let config = compile(&config_value(&[restricted], &[public(&sig)], json!({})));
+    let mut config = config_value(&[private(&enc)], &[], json!({}));
+    config["providers"]["test"] = json!({
+        "issuer": ISSUER, "audiences": ["api"],
+        "remote_jwks": {"http_uri": {"uri": "https://idp.test/keys", "cluster": "idp"}}
+    });
+    let config = compile(&config);
     let t = mint(Sig::Es256, &sig, Alg::A256Kw, Enc::A256Gcm, &enc, &claims());
-    let err = jwe_authn::pipeline::verify_token(&t, NOW, &config).unwrap_err();
-    assert_eq!(
-        err.reason,
-        Reason::Decrypt("no decryption key fits kid and alg")
+    let decide_with = |jwk: Value| {
+        let mut keys = KeyStore::new(&config);
+        let fetch = keys.due(NOW).into_iter().next().unwrap();
+        let body = json!({"keys": [jwk]}).to_string();
+        keys.fetched(fetch.id, NOW, Some(200), Body::Bytes(body.as_bytes()))
+            .unwrap();
+        let auth = format!("Bearer {t}");
+        let headers = [(text("authorization"), text(&auth))];
+        let request = Request {
+            method: "GET",
+            path: "/",
+            headers: &headers,
+        };
+        jwe_authn::decide::decide(
+            &request,
+            NOW,
+            &config,
+            &mut Cache::new(0, 0),
+            &mut keys,
+            &mut Unmetered,
+        )
+    };
+    assert!(
+        matches!(decide_with(public(&sig)), Decision::Allow(_)),
+        "the bare key verifies"
     );
-    let mut ops = private(&enc);
-    ops["key_ops"] = json!(["wrapKey"]);
-    let config = compile(&config_value(&[ops], &[public(&sig)], json!({})));
-    assert!(jwe_authn::pipeline::verify_token(&t, NOW, &config).is_err());
+    for (member, value) in [("use", json!("enc")), ("key_ops", json!(["encrypt"]))] {
+        let mut restricted = public(&sig);
+        restricted[member] = value;
+        // No key may verify it: the kid is as good as unknown (a refetch
+        // is asked for), never an allow.
+        let decision = decide_with(restricted);
+        assert!(
+            matches!(decision, Decision::Wait(ref w) if w.why == jwe_authn::wait::WaitFor::UnknownKid),
+            "{member}: {decision:?}"
+        );
+    }
 }
 
 #[test]

@@ -268,3 +268,79 @@ fn pem(label: &str, der: &[u8]) -> String {
     let padded = format!("{std}{}", "=".repeat((4 - std.len() % 4) % 4));
     format!("-----BEGIN {label}-----\n{padded}\n-----END {label}-----\n")
 }
+
+/// `n` as big-endian bytes after multiplying it by `factor`.
+fn times(n: &mut Vec<u8>, factor: u64) {
+    let mut carry = 0u64;
+    for b in n.iter_mut().rev() {
+        let v = u64::from(*b) * factor + carry;
+        *b = v as u8;
+        carry = v >> 8;
+    }
+    while carry > 0 {
+        n.insert(0, carry as u8);
+        carry >>= 8;
+    }
+}
+
+/// An odd modulus of exactly `bits` bits: 2^(bits-1) + 1.
+fn odd_modulus(bits: usize) -> Vec<u8> {
+    let mut n = vec![0u8; bits.div_ceil(8)];
+    n[0] = 1 << ((bits - 1) % 8);
+    *n.last_mut().unwrap() |= 1;
+    n
+}
+
+/// The SPKI PEM of an RSA public key with modulus `n` and e = 65537, built
+/// whatever its size (the `rsa` crate's own limits are not ours).
+fn rsa_public_pem(n: &[u8]) -> String {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    let key = rsa::RsaPublicKey::new_with_size_limits(
+        rsa::BoxedUint::from_be_slice_vartime(n),
+        rsa::BoxedUint::from(65_537u32),
+        512..=16_384,
+    )
+    .unwrap();
+    key.to_public_key_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap()
+}
+
+#[test]
+fn rsa_moduli_are_checked_alike_in_jwk_and_pem() {
+    // 65537^128 has 2049 bits and, being a power of 65537, the ROCA
+    // fingerprint modulo every prime of the test.
+    let mut roca = vec![1u8];
+    for _ in 0..128 {
+        times(&mut roca, 65_537);
+    }
+    let cases = [
+        (roca, "ROCA"),
+        (odd_modulus(1000), "under 2048 bits"),
+        (odd_modulus(2047), "under 2048 bits"),
+        (odd_modulus(8193), "over 8192 bits"),
+    ];
+    for (n, why) in cases {
+        let jwk = json!({"kty": "RSA", "n": jwe_authn::jose::b64::encode(&n), "e": "AQAB"});
+        let from_jwk = parse_jwk(&jwk).unwrap_err();
+        assert_eq!(from_jwk.path, "n", "{why}");
+        assert!(from_jwk.message.contains(why), "{why}: {from_jwk}");
+        let from_pem = parse_pem(&rsa_public_pem(&n)).unwrap_err();
+        assert_eq!(
+            from_pem.message, from_jwk.message,
+            "{why}: PEM and JWK must say the same"
+        );
+    }
+    // A private key too: PKCS#8 and JWK say the same.
+    use ed25519_dalek::pkcs8::EncodePrivateKey;
+    let mut rng = jwe_authn::jose::random::infallible_rng();
+    let small = rsa::RsaPrivateKey::new(&mut rng, 1024).unwrap();
+    let pem = small
+        .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+        .unwrap();
+    let jwk =
+        jwk::private_jwk(&Jwk::bare(Key::Rsa(jwk::RsaKey::Private(Box::new(small))))).unwrap();
+    assert_eq!(
+        parse_pem(&pem).unwrap_err().message,
+        parse_jwk(&jwk).unwrap_err().message
+    );
+}

@@ -1,7 +1,8 @@
 //! The README's configuration reference cannot drift from the code: every
 //! field of the configuration structs (`src/config/schema.rs`, with serde
-//! renames) appears in the README's configuration table, and every field path
-//! the table names exists in the code. Nor can its map of the host glue
+//! renames) appears in the README's configuration table, every field path
+//! the table names exists in the code, and every field's default is the same
+//! in the table as in its doc comment. Nor can its map of the host glue
 //! (`src/filter/`): every file is in it, and what it says of them holds.
 
 // Tests unwrap and index freely: a panic here is a failed test.
@@ -12,7 +13,7 @@
     clippy::indexing_slicing
 )]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
@@ -191,5 +192,312 @@ fn the_host_glue_map_holds() {
             left.len() < before,
             "src/filter/ imports form a cycle among {left:?}"
         );
+    }
+}
+
+/// A field of a schema struct: its doc comment (lines joined), the schema
+/// struct its type holds (if any) and how (`Map`, `Vec` or directly).
+#[derive(Clone)]
+struct SchemaField {
+    name: String,
+    doc: String,
+    nested: Option<(String, Nesting)>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Nesting {
+    Direct,
+    Map,
+    Vec,
+}
+
+/// Every `pub struct` of schema.rs with its fields, in order.
+fn schema_structs() -> BTreeMap<String, Vec<SchemaField>> {
+    let text = read("src/config/schema.rs");
+    let names: BTreeSet<String> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub struct "))
+        .map(|rest| rest.split([' ', '{']).next().unwrap().to_string())
+        .collect();
+    let mut structs = BTreeMap::new();
+    let mut current: Option<(String, Vec<SchemaField>)> = None;
+    let (mut doc, mut rename) = (Vec::new(), None::<String>);
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("pub struct ") {
+            let name = rest.split([' ', '{']).next().unwrap().to_string();
+            current = Some((name, Vec::new()));
+            doc.clear();
+        } else if line == "}" {
+            if let Some((name, fields)) = current.take() {
+                structs.insert(name, fields);
+            }
+        } else if let Some(d) = line.strip_prefix("///") {
+            doc.push(d.trim().to_string());
+        } else if let Some(r) = line.strip_prefix("#[serde(rename = \"") {
+            rename = r.split('"').next().map(str::to_string);
+        } else if let (Some((_, fields)), Some(rest)) =
+            (current.as_mut(), line.strip_prefix("pub "))
+        {
+            let (name, ty) = rest.split_once(':').unwrap();
+            let ty = ty.trim().trim_end_matches(',');
+            let inner = ty
+                .split(['<', '>', ',', ' '])
+                .find(|t| names.contains(*t))
+                .map(str::to_string);
+            let how = if ty.contains("BTreeMap<") {
+                Nesting::Map
+            } else if ty.contains("Vec<") {
+                Nesting::Vec
+            } else {
+                Nesting::Direct
+            };
+            fields.push(SchemaField {
+                name: rename.take().unwrap_or_else(|| name.to_string()),
+                doc: doc.join(" "),
+                nested: inner.map(|s| (s, how)),
+            });
+            doc.clear();
+        } else if !line.starts_with("#[") {
+            doc.clear();
+        }
+    }
+    structs
+}
+
+/// Every field as the README writes its path (`providers.*.issuer`,
+/// `rules[].match`), with its schema field, walking from `Config`.
+fn schema_paths() -> Vec<(String, SchemaField)> {
+    fn walk(
+        structs: &BTreeMap<String, Vec<SchemaField>>,
+        name: &str,
+        prefix: &str,
+        out: &mut Vec<(String, SchemaField)>,
+    ) {
+        for field in structs.get(name).into_iter().flatten() {
+            let path = format!("{prefix}{}", field.name);
+            if let Some((inner, how)) = &field.nested {
+                let child = match how {
+                    Nesting::Direct => format!("{path}."),
+                    Nesting::Map => format!("{path}.*."),
+                    Nesting::Vec => format!("{path}[]."),
+                };
+                walk(structs, inner, &child, out);
+            }
+            out.push((path, field.clone()));
+        }
+    }
+    let mut out = Vec::new();
+    walk(&schema_structs(), "Config", "", &mut out);
+    out
+}
+
+/// The default a doc comment states: `Required` or the words after
+/// `Default` up to the end of that clause (outside backticks).
+fn doc_default(doc: &str) -> Option<String> {
+    if let Some(at) = doc.find("Default") {
+        let rest = doc[at + "Default".len()..]
+            .trim_start_matches(':')
+            .trim_start();
+        let mut quoted = false;
+        let mut end = rest.len();
+        for (i, c) in rest.char_indices() {
+            let next = rest[i + c.len_utf8()..].chars().next();
+            match c {
+                '`' => quoted = !quoted,
+                '.' | ';' | ':' | ',' if !quoted && next.is_none_or(char::is_whitespace) => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        return Some(rest[..end].to_string());
+    }
+    doc.contains("Required").then(|| "required".to_string())
+}
+
+/// A default as compared: without a trailing parenthetical remark, without
+/// backticks and one pair of surrounding quotes.
+fn normalise(default: &str) -> String {
+    let mut quoted = false;
+    let mut end = default.len();
+    for (i, c) in default.char_indices() {
+        match c {
+            '`' => quoted = !quoted,
+            '(' if !quoted => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+    }
+    let plain = default[..end].replace('`', "");
+    let plain = plain.trim();
+    plain
+        .strip_prefix('"')
+        .and_then(|p| p.strip_suffix('"'))
+        .unwrap_or(plain)
+        .to_string()
+}
+
+/// The README table's rows by field path: (default column, whole row).
+fn readme_rows() -> BTreeMap<String, (String, String)> {
+    let (_, table) = readme_table();
+    let mut rows = BTreeMap::new();
+    for row in table.lines().skip(2) {
+        let cells: Vec<&str> = row.split('|').collect();
+        let (first, default) = (cells[1], cells[2].trim().to_string());
+        let mut parent = String::new();
+        for code in first.split('`').skip(1).step_by(2) {
+            let path = if code.contains('.') || parent.is_empty() {
+                parent = code
+                    .rsplit_once('.')
+                    .map_or(String::new(), |(p, _)| format!("{p}."));
+                code.to_string()
+            } else {
+                format!("{parent}{code}")
+            };
+            rows.insert(path, (default.clone(), row.to_string()));
+        }
+    }
+    rows
+}
+
+/// The default a row's text gives for a field it describes in passing:
+/// `` `name` (default X) `` or `"name" (default X)`.
+fn mentioned_default(row: &str, name: &str) -> Option<String> {
+    ['`', '"'].iter().find_map(|q| {
+        let key = format!("{q}{name}{q} (default ");
+        let start = row.find(&key)? + key.len();
+        let rest = &row[start..];
+        let mut quoted = false;
+        let end = rest.char_indices().find_map(|(i, c)| match c {
+            '`' => {
+                quoted = !quoted;
+                None
+            }
+            ')' | ':' | ';' if !quoted => Some(i),
+            _ => None,
+        })?;
+        Some(rest[..end].to_string())
+    })
+}
+
+#[test]
+fn every_default_is_the_same_in_the_readme_and_the_schema() {
+    let rows = readme_rows();
+    let absent = ["none", "[]", "{}", "required"];
+    let mut problems = Vec::new();
+    let (mut in_rows, mut in_passing) = (0, 0);
+    for (path, field) in schema_paths() {
+        let own_row = rows.get(&path);
+        // A section without a row of its own (`cache`, `admission`,
+        // `algorithms`) is documented by its fields' rows.
+        if own_row.is_none() && field.nested.is_some() {
+            continue;
+        }
+        let Some(doc) = doc_default(&field.doc) else {
+            problems.push(format!(
+                "`{path}`: its doc comment states no default (`Default …` or `Required`)"
+            ));
+            continue;
+        };
+        let doc = normalise(&doc);
+        match own_row {
+            Some((readme, _)) => {
+                in_rows += 1;
+                if normalise(readme) != doc {
+                    problems.push(format!(
+                        "`{path}`: README default {readme}, schema doc `{doc}`"
+                    ));
+                }
+            }
+            None => {
+                // Described in an ancestor's row: a default that is more
+                // than "nothing" must be stated there as `(default X)`.
+                let mut ancestor = path.as_str();
+                let row = loop {
+                    let Some((up, _)) = ancestor.rsplit_once('.') else {
+                        break None;
+                    };
+                    ancestor = up;
+                    if let Some((_, row)) = rows
+                        .get(ancestor)
+                        .or_else(|| rows.get(ancestor.trim_end_matches("[]")))
+                        .or_else(|| rows.get(ancestor.trim_end_matches(".*")))
+                    {
+                        break Some(row);
+                    }
+                };
+                let Some(row) = row else {
+                    problems.push(format!("`{path}`: no README row describes it"));
+                    continue;
+                };
+                if absent.contains(&doc.as_str()) {
+                    continue;
+                }
+                in_passing += 1;
+                match mentioned_default(row, &field.name) {
+                    Some(readme) if normalise(&readme) == doc => {}
+                    Some(readme) => problems.push(format!(
+                        "`{path}`: README (in `{ancestor}`) default `{readme}`, schema doc `{doc}`"
+                    )),
+                    None => problems.push(format!(
+                        "`{path}`: the README row of `{ancestor}` must say `{}` (default {doc})",
+                        field.name
+                    )),
+                }
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "defaults disagree:\n{}",
+        problems.join("\n")
+    );
+    // Not vacuous: the table's rows and the defaults given in passing
+    // (`timeout`, `cache_duration`) were all compared.
+    assert!(
+        in_rows >= 45 && in_passing >= 4,
+        "{in_rows} rows, {in_passing} in passing"
+    );
+}
+
+#[test]
+fn defaults_are_read_from_doc_comments_and_rows() {
+    for (doc, default) in [
+        ("Most tokens. Default 10000.", "10000"),
+        ("A. Default `\"5s\"`.", "`\"5s\"`"),
+        ("A. Default 16384; 64 to 1048576.", "16384"),
+        ("A. Default: not checked.", "not checked"),
+        ("Default `[{\"a\": \"b. c\"}]`.", "`[{\"a\": \"b. c\"}]`"),
+        ("The issuer. Required.", "required"),
+    ] {
+        assert_eq!(doc_default(doc).as_deref(), Some(default), "{doc}");
+    }
+    assert_eq!(doc_default("No statement."), None);
+    assert_eq!(normalise("`[]` (not checked)"), "[]");
+    assert_eq!(normalise("`\"600s\"`"), "600s");
+    assert_eq!(normalise("10 (5 % of a worker)"), "10");
+    assert_eq!(
+        mentioned_default("`timeout` (default `\"5s\"`: also…)", "timeout").as_deref(),
+        Some("`\"5s\"`")
+    );
+    assert_eq!(
+        mentioned_default("{\"cluster\", \"timeout\" (default \"5s\")}", "timeout").as_deref(),
+        Some("\"5s\"")
+    );
+    assert_eq!(mentioned_default("`timeout`", "timeout"), None);
+    // The walk finds nested fields under the README's spelling.
+    let paths: BTreeSet<String> = schema_paths().into_iter().map(|(p, _)| p).collect();
+    for p in [
+        "providers.*.remote_jwks.http_uri.timeout",
+        "providers.*.revocation.http_uri.timeout",
+        "rules[].match",
+        "rules[].match.methods",
+        "decryption_keys.pem[].alg",
+        "cache.ttl_seconds",
+    ] {
+        assert!(paths.contains(p), "{p}: {paths:?}");
     }
 }

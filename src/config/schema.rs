@@ -1,5 +1,7 @@
 //! The configuration as written by users. Every struct refuses unknown
-//! fields; defaults are stated on each field.
+//! fields; each field's doc comment says `Required.` or `Default <value>`,
+//! the value as the README's configuration table gives it
+//! (`tests/readme_config.rs` compares the two).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -10,8 +12,8 @@ use std::collections::BTreeMap;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Keys that decrypt the outer JWE: private (RSA, EC, X25519) or secret
-    /// (`oct`) keys. Default none; with `decryption_keys_from_env` there must
-    /// be at least one key in all.
+    /// (`oct`) keys. Default `{}`: none inline, then `decryption_keys_from_env`
+    /// must give at least one.
     #[serde(default)]
     pub decryption_keys: KeySet,
     /// Name of an environment variable holding a JWKS of further decryption
@@ -46,16 +48,16 @@ pub struct Config {
     /// `[{"name": "authorization", "value_prefix": "Bearer "}]`.
     #[serde(default = "default_from_headers")]
     pub from_headers: Vec<HeaderSource>,
-    /// Query parameters the token is read from. Default none.
+    /// Query parameters the token is read from. Default `[]`.
     #[serde(default)]
     pub from_params: Vec<String>,
-    /// Cookies the token is read from. Default none.
+    /// Cookies the token is read from. Default `[]`.
     #[serde(default)]
     pub from_cookies: Vec<String>,
     /// `realm` in `WWW-Authenticate`. Default `jwe-authn`.
     #[serde(default = "default_realm")]
     pub realm: String,
-    /// Ordered route rules; the first match decides. Default none: every
+    /// Ordered route rules; the first match decides. Default `[]`: every
     /// request needs a valid token from any provider. With rules, a path
     /// that is not in normal form is refused with 400 before any rule is
     /// chosen (see README, Security).
@@ -152,7 +154,7 @@ pub struct Rule {
     #[serde(default)]
     pub allow_missing: bool,
     /// Claim (dot path) → accepted values; one must match (arrays and
-    /// space-separated `scope` strings by membership). Default none.
+    /// space-separated `scope` strings by membership). Default `{}`.
     #[serde(default)]
     pub required_claims: BTreeMap<String, Vec<String>>,
 }
@@ -164,19 +166,19 @@ pub struct Rule {
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
     /// Raw path prefix, exactly like Envoy's `prefix`: `/health` also
-    /// matches `/healthz` and `/health-admin`.
+    /// matches `/healthz` and `/health-admin`. Default none.
     #[serde(default)]
     pub prefix: Option<String>,
     /// Path prefix on segment boundaries, like Envoy's
     /// `path_separated_prefix`: `/health` matches `/health` and
-    /// `/health/…`, not `/healthz`. Must not end with `/`.
+    /// `/health/…`, not `/healthz`. Must not end with `/`. Default none.
     #[serde(default)]
     pub path_separated_prefix: Option<String>,
-    /// Exact path.
+    /// Exact path. Default none.
     #[serde(default)]
     pub path: Option<String>,
-    /// HTTP methods; default any. `GET` also covers `HEAD` (servers answer
-    /// `HEAD` with their `GET` handler).
+    /// HTTP methods. Default `[]`: any method. `GET` also covers `HEAD`
+    /// (servers answer `HEAD` with their `GET` handler).
     #[serde(default)]
     pub methods: Vec<String>,
 }
@@ -188,8 +190,8 @@ pub struct CacheConfig {
     /// Most cached tokens per worker; 0 disables the cache. Default 10000.
     #[serde(default = "default_cache_entries")]
     pub max_entries: usize,
-    /// Longest a verified token stays cached, in seconds (never past its
-    /// `exp`). Default 300.
+    /// Longest a verified token stays cached, in seconds: an entry lives
+    /// until `min(now + ttl_seconds, exp + clock_skew_seconds)`. Default 300.
     #[serde(default = "default_cache_ttl")]
     pub ttl_seconds: u64,
     /// Share verified tokens between Envoy's workers (proxy-wasm shared
@@ -223,10 +225,10 @@ pub struct ClaimToHeader {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct KeySet {
-    /// JWKs (RFC 7517). Default empty.
+    /// JWKs (RFC 7517). Default `[]`.
     #[serde(default)]
     pub keys: Vec<Value>,
-    /// PEM keys: PKCS#8 `PRIVATE KEY` or SPKI `PUBLIC KEY`. Default empty.
+    /// PEM keys: PKCS#8 `PRIVATE KEY` or SPKI `PUBLIC KEY`. Default `[]`.
     #[serde(default)]
     pub pem: Vec<PemKey>,
 }
@@ -240,7 +242,8 @@ pub struct PemKey {
     /// Key id. Default none.
     #[serde(default)]
     pub kid: Option<String>,
-    /// The only algorithm this key may be used with. Default any that fits.
+    /// The only algorithm this key may be used with. Default none: any
+    /// algorithm that fits the key.
     #[serde(default)]
     pub alg: Option<String>,
 }
@@ -252,11 +255,12 @@ pub struct ProviderConfig {
     /// The exact `iss` value of this provider's tokens. Required.
     pub issuer: String,
     /// Accepted `aud` values; the token's `aud` must contain one. Default
-    /// empty: `aud` is not checked.
+    /// `[]`: `aud` is not checked.
     #[serde(default)]
     pub audiences: Vec<String>,
     /// The provider's signature verification keys (public keys, or `oct` for
-    /// HS*). Exactly one of `local_jwks` and `remote_jwks` is required.
+    /// HS*). Default none; exactly one of `local_jwks`, `remote_jwks` and
+    /// `discovery` is required.
     #[serde(default)]
     pub local_jwks: Option<KeySet>,
     /// Fetch the provider's JWKS through an Envoy cluster, as `jwt_authn`'s
@@ -281,7 +285,7 @@ pub struct ProviderConfig {
     /// Header that receives the claims JSON, base64url. Default none.
     #[serde(default)]
     pub forward_payload_header: Option<String>,
-    /// Claims copied into headers. Default none.
+    /// Claims copied into headers. Default `[]`.
     #[serde(default)]
     pub claim_to_headers: Vec<ClaimToHeader>,
     /// Revoked tokens of this provider, checked after verification and on
@@ -313,8 +317,9 @@ pub struct RemoteJwks {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpUri {
-    /// `http://` or `https://` URI; its authority becomes `:authority`.
-    /// Required.
+    /// `http://` or `https://` URI, by the one rule every fetch follows
+    /// ([`super::value::http_uri`]: RFC 3986 characters, no userinfo or
+    /// fragment); its `host[:port]` becomes `:authority`. Required.
     pub uri: String,
     /// The Envoy cluster to send the request to. Required.
     pub cluster: String,
@@ -329,7 +334,7 @@ fn default_cache_duration() -> String {
 }
 
 fn default_refetch_interval() -> String {
-    "30s".into()
+    super::fetch::DEFAULT_REFETCH_INTERVAL.into()
 }
 
 fn default_fetch_timeout() -> String {
@@ -337,7 +342,7 @@ fn default_fetch_timeout() -> String {
 }
 
 fn default_max_jwks_bytes() -> usize {
-    65536
+    super::fetch::DEFAULT_MAX_JWKS_BYTES
 }
 
 /// A denylist (inline). A token whose `jti`, or whose `sub`, is listed is
@@ -345,10 +350,10 @@ fn default_max_jwks_bytes() -> usize {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Revocation {
-    /// Revoked `jti` values. Default none.
+    /// Revoked `jti` values. Default `[]`.
     #[serde(default)]
     pub jti: Vec<String>,
-    /// Revoked subjects (`sub`). Default none.
+    /// Revoked subjects (`sub`). Default `[]`.
     #[serde(default)]
     pub sub: Vec<String>,
     /// Also fetch a list `{"jti": [...], "sub": [...]}` through a cluster,

@@ -1,7 +1,7 @@
 //! Writing keys back out as JWK JSON: the CLI's `keygen` and the public half
 //! of a key. Private members are only ever produced by [`private_jwk`].
 
-use super::{EcKey, Jwk, Key, KeyUse, OkpKey, RsaKey};
+use super::{EcKey, Jwk, Key, OkpKey, RsaKey};
 use crate::jose::b64;
 use rsa::traits::{PrivateKeyParts, PublicKeyParts};
 use rsa::BoxedUint;
@@ -69,10 +69,7 @@ fn with_metadata(mut m: Map<String, Value>, jwk: &Jwk, public_only: bool) -> Val
         m.insert("alg".into(), json!(alg));
     }
     if let Some(u) = jwk.key_use {
-        m.insert(
-            "use".into(),
-            json!(if u == KeyUse::Sig { "sig" } else { "enc" }),
-        );
+        m.insert("use".into(), json!(u.name()));
     }
     if let Some(ops) = &jwk.key_ops {
         let mut out: Vec<&str> = Vec::new();

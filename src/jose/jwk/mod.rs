@@ -17,7 +17,7 @@ pub use parse::{check_verification_set, parse_jwk, parse_jwks, parse_public_jwk_
 pub use pem::parse_pem;
 pub use roca::has_roca_fingerprint;
 
-use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg};
+use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use zeroize::Zeroizing;
 
 /// Smallest RSA modulus we accept, in bits (RFC 7518 §3.3, §4.2).
@@ -32,6 +32,39 @@ pub const MAX_RSA_BITS: usize = 8192;
 /// credentials, can ask for one. Verification (a public-key operation) stays
 /// cheap up to [`MAX_RSA_BITS`].
 pub const MAX_RSA_DECRYPTION_BITS: usize = 4096;
+
+/// The checks every RSA modulus passes, from a JWK's `n` or a PEM key:
+/// [`MIN_RSA_BITS`] to [`MAX_RSA_BITS`] bits, and no ROCA fingerprint
+/// ([`has_roca_fingerprint`]). `n` is big-endian; the error's path is empty
+/// (the caller names the member).
+pub fn check_rsa_modulus(n: &[u8]) -> Result<(), crate::error::ConfigError> {
+    let significant = n
+        .iter()
+        .position(|&b| b != 0)
+        .and_then(|i| n.get(i..))
+        .unwrap_or_default();
+    let bits = significant.first().map_or(0, |&top| {
+        8 * significant.len() - top.leading_zeros() as usize
+    });
+    let refuse = |message: String| Err(crate::error::ConfigError::new("", message));
+    if bits < MIN_RSA_BITS {
+        return refuse(format!(
+            "RSA keys under {MIN_RSA_BITS} bits are refused ({bits} bits)"
+        ));
+    }
+    if bits > MAX_RSA_BITS {
+        return refuse(format!(
+            "RSA keys over {MAX_RSA_BITS} bits are refused ({bits} bits)"
+        ));
+    }
+    if has_roca_fingerprint(significant) {
+        return refuse(
+            "the RSA modulus has the ROCA fingerprint (CVE-2017-15361): the key can be factored"
+                .into(),
+        );
+    }
+    Ok(())
+}
 
 /// An RSA key: the private half (which holds the public one) or only the public one.
 #[derive(Clone)]
@@ -143,6 +176,16 @@ pub enum KeyUse {
     Enc,
 }
 
+impl KeyUse {
+    /// The JWK member value: `sig` or `enc`.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyUse::Sig => "sig",
+            KeyUse::Enc => "enc",
+        }
+    }
+}
+
 /// What an operation needs a key for, matched against `use` and `key_ops`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -154,6 +197,39 @@ pub enum Purpose {
     Decrypt,
     /// Encrypt a JWE (`use: enc`, `key_ops: encrypt`, `wrapKey`, `deriveKey`): the CLI.
     Encrypt,
+}
+
+impl Purpose {
+    /// The JWK `use` that allows this purpose.
+    pub fn key_use(self) -> KeyUse {
+        match self {
+            Purpose::Verify | Purpose::Sign => KeyUse::Sig,
+            Purpose::Decrypt | Purpose::Encrypt => KeyUse::Enc,
+        }
+    }
+
+    /// The `key_ops` values that allow this purpose (one is enough).
+    pub fn key_ops(self) -> &'static [&'static str] {
+        match self {
+            Purpose::Verify => &["verify"],
+            Purpose::Sign => &["sign"],
+            Purpose::Decrypt => &["decrypt", "unwrapKey", "deriveKey", "deriveBits"],
+            Purpose::Encrypt => &["encrypt", "wrapKey", "deriveKey", "deriveBits"],
+        }
+    }
+
+    /// True when a JWK `alg` can name an algorithm of this purpose: a JWS
+    /// algorithm to sign or verify; to encrypt or decrypt, a key management
+    /// algorithm or, for a `dir` key, its content encryption (RFC 7520 §5.6).
+    pub fn admits_alg(self, alg: &str) -> bool {
+        match self {
+            Purpose::Verify | Purpose::Sign => SignatureAlg::from_name(alg).is_some(),
+            Purpose::Decrypt | Purpose::Encrypt => {
+                KeyManagementAlg::from_name(alg).is_some()
+                    || ContentEncryptionAlg::from_name(alg).is_some()
+            }
+        }
+    }
 }
 
 /// A parsed key with its JWK metadata.
@@ -202,22 +278,50 @@ impl Jwk {
         if self.alg.as_deref().is_some_and(|a| a != alg) {
             return false;
         }
-        let wanted_use = match purpose {
-            Purpose::Verify | Purpose::Sign => KeyUse::Sig,
-            Purpose::Decrypt | Purpose::Encrypt => KeyUse::Enc,
-        };
-        if self.key_use.is_some_and(|u| u != wanted_use) {
+        if self.key_use.is_some_and(|u| u != purpose.key_use()) {
             return false;
         }
-        let ops: &[&str] = match purpose {
-            Purpose::Verify => &["verify"],
-            Purpose::Sign => &["sign"],
-            Purpose::Decrypt => &["decrypt", "unwrapKey", "deriveKey", "deriveBits"],
-            Purpose::Encrypt => &["encrypt", "wrapKey", "deriveKey", "deriveBits"],
-        };
+        self.key_ops_allow(purpose)
+    }
+
+    /// True unless `key_ops` is present and names none of the operations
+    /// of `purpose`.
+    pub fn key_ops_allow(&self, purpose: Purpose) -> bool {
         match &self.key_ops {
             None => true,
-            Some(list) => list.iter().any(|op| ops.contains(&op.as_str())),
+            Some(list) => list
+                .iter()
+                .any(|op| purpose.key_ops().contains(&op.as_str())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2^(bits-1) + 1, big-endian, after `zeros` leading zero bytes.
+    fn modulus(bits: usize, zeros: usize) -> Vec<u8> {
+        let mut n = vec![0u8; zeros + bits.div_ceil(8)];
+        n[zeros] = 1 << ((bits - 1) % 8);
+        *n.last_mut().unwrap() |= 1;
+        n
+    }
+
+    #[test]
+    fn rsa_moduli_are_2048_to_8192_bits() {
+        for zeros in [0, 1, 3] {
+            assert!(check_rsa_modulus(&modulus(2048, zeros)).is_ok());
+            assert!(check_rsa_modulus(&modulus(8192, zeros)).is_ok());
+            let e = check_rsa_modulus(&modulus(2047, zeros)).unwrap_err();
+            assert_eq!(
+                (e.path.as_str(), e.message.as_str()),
+                ("", "RSA keys under 2048 bits are refused (2047 bits)")
+            );
+            let e = check_rsa_modulus(&modulus(8193, zeros)).unwrap_err();
+            assert_eq!(e.message, "RSA keys over 8192 bits are refused (8193 bits)");
+        }
+        let e = check_rsa_modulus(&[0, 0]).unwrap_err();
+        assert_eq!(e.message, "RSA keys under 2048 bits are refused (0 bits)");
     }
 }

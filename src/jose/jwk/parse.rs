@@ -225,26 +225,8 @@ fn parse_rsa(map: &Map<String, Value>) -> Result<Key, ConfigError> {
     if e_bytes.len() > 4 {
         return Err(err("e", "public exponent too large"));
     }
+    super::check_rsa_modulus(&n_bytes).map_err(|e| e.under("n"))?;
     let n = BoxedUint::from_be_slice_vartime(&n_bytes);
-    let bits = n.bits_vartime() as usize;
-    if bits < MIN_RSA_BITS {
-        return Err(err(
-            "n",
-            format!("RSA keys under {MIN_RSA_BITS} bits are refused ({bits} bits)"),
-        ));
-    }
-    if bits > MAX_RSA_BITS {
-        return Err(err(
-            "n",
-            format!("RSA keys over {MAX_RSA_BITS} bits are refused"),
-        ));
-    }
-    if super::roca::has_roca_fingerprint(&n_bytes) {
-        return Err(err(
-            "n",
-            "the modulus has the ROCA fingerprint (CVE-2017-15361): the key can be factored",
-        ));
-    }
     let e = BoxedUint::from_be_slice_vartime(&e_bytes);
     if !map.contains_key("d") {
         for private in ["p", "q", "dp", "dq", "qi", "oth"] {

@@ -1,11 +1,10 @@
 //! PEM keys: PKCS#8 `PRIVATE KEY` and SPKI `PUBLIC KEY` blocks for RSA, EC
 //! (P-256/384/521), X25519 and Ed25519. Parsed once, at configuration time.
 
-use super::{EcKey, Key, OkpKey, RsaKey, MAX_RSA_BITS, MIN_RSA_BITS};
+use super::{check_rsa_modulus, EcKey, Key, OkpKey, RsaKey};
 use crate::error::ConfigError;
 use pkcs8::der::Decode;
 use pkcs8::{DecodePrivateKey, PrivateKeyInfoRef};
-use rsa::traits::PublicKeyParts;
 use spki::{DecodePublicKey, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
 
@@ -27,36 +26,36 @@ pub fn parse_pem(text: &str) -> Result<Key, ConfigError> {
     }
 }
 
-fn rsa_size_ok(bits: usize) -> Result<(), ConfigError> {
-    if bits < MIN_RSA_BITS {
-        return Err(ConfigError::new(
-            "",
-            format!("RSA keys under {MIN_RSA_BITS} bits are refused ({bits} bits)"),
-        ));
+/// The modulus of the RSA key in a PEM block of `label` (`PRIVATE KEY` or
+/// `PUBLIC KEY`), if it holds one: checked by [`check_rsa_modulus`] before
+/// the `rsa` crate decodes the key, so that a PEM key is refused for the
+/// same reasons and with the same words as a JWK (the crate's own size
+/// limits would refuse some with only "expected one PEM block").
+fn rsa_modulus(text: &str, label: &str) -> Option<Vec<u8>> {
+    use rsa::pkcs1::{RsaPrivateKeyRef, RsaPublicKeyRef, ALGORITHM_OID};
+    let (found, der) = pkcs8::der::pem::decode_vec(text.as_bytes()).ok()?;
+    let der = Zeroizing::new(der);
+    if found != label {
+        return None;
     }
-    if bits > MAX_RSA_BITS {
-        return Err(ConfigError::new(
-            "",
-            format!("RSA keys over {MAX_RSA_BITS} bits are refused"),
-        ));
+    if label == "PRIVATE KEY" {
+        let info = PrivateKeyInfoRef::from_der(&der).ok()?;
+        (info.algorithm.oid == ALGORITHM_OID).then_some(())?;
+        let key = RsaPrivateKeyRef::from_der(info.private_key.as_bytes()).ok()?;
+        Some(key.modulus.as_bytes().to_vec())
+    } else {
+        let info = SubjectPublicKeyInfoRef::from_der(&der).ok()?;
+        (info.algorithm.oid == ALGORITHM_OID).then_some(())?;
+        let key = RsaPublicKeyRef::from_der(info.subject_public_key.as_bytes()?).ok()?;
+        Some(key.modulus.as_bytes().to_vec())
     }
-    Ok(())
-}
-
-fn rsa_not_roca(n: &[u8]) -> Result<(), ConfigError> {
-    if super::roca::has_roca_fingerprint(n) {
-        return Err(ConfigError::new(
-            "",
-            "the RSA modulus has the ROCA fingerprint (CVE-2017-15361): the key can be factored",
-        ));
-    }
-    Ok(())
 }
 
 fn private(text: &str) -> Result<Key, ConfigError> {
+    if let Some(n) = rsa_modulus(text, "PRIVATE KEY") {
+        check_rsa_modulus(&n)?;
+    }
     if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(text) {
-        rsa_size_ok(k.n().bits_vartime() as usize)?;
-        rsa_not_roca(&k.n().to_be_bytes())?;
         return Ok(Key::Rsa(RsaKey::Private(Box::new(k))));
     }
     if let Ok(k) = p256::SecretKey::from_pkcs8_pem(text) {
@@ -95,9 +94,10 @@ fn x25519_private(text: &str) -> Option<Key> {
 }
 
 fn public(text: &str) -> Result<Key, ConfigError> {
+    if let Some(n) = rsa_modulus(text, "PUBLIC KEY") {
+        check_rsa_modulus(&n)?;
+    }
     if let Ok(k) = rsa::RsaPublicKey::from_public_key_pem(text) {
-        rsa_size_ok(k.n().bits_vartime() as usize)?;
-        rsa_not_roca(&k.n().to_be_bytes())?;
         return Ok(Key::Rsa(RsaKey::Public(Box::new(k))));
     }
     if let Ok(k) = p256::PublicKey::from_public_key_pem(text) {

@@ -1,0 +1,243 @@
+//! A provider (token issuer), compiled: its issuer and audiences, its keys
+//! or where to fetch them ([`super::fetch`]), what it forwards upstream and
+//! what it has revoked.
+
+use super::request::{self, Source};
+use super::schema::ProviderConfig;
+use super::{fetch, keys, value};
+use crate::error::ConfigError;
+use crate::jose::jwk::{Jwk, Purpose};
+use fetch::RemoteSource;
+use std::collections::HashSet;
+
+/// Most entries in one provider's revocation list.
+pub const MAX_REVOKED: usize = 100_000;
+
+/// A provider, ready for the request path.
+#[derive(Debug)]
+pub struct Provider {
+    /// The provider's name in the configuration.
+    pub name: String,
+    /// The exact `iss` value.
+    pub issuer: String,
+    /// Accepted audiences; empty means `aud` is not checked.
+    pub audiences: Vec<String>,
+    /// Signature verification keys.
+    pub keys: Vec<Jwk>,
+    /// Required inner `typ`, normalised (lower case, no `application/`).
+    pub typ: Option<String>,
+    /// Keep the token in its source header.
+    pub forward: bool,
+    /// Header for the still-signed inner JWT.
+    pub forward_jws_header: Option<String>,
+    /// Header for the base64url claims JSON.
+    pub forward_payload_header: Option<String>,
+    /// (header, claim path) pairs.
+    pub claim_to_headers: Vec<(String, Vec<String>)>,
+    /// Where the keys are fetched from, when they are remote (for
+    /// discovery: where the discovery document is).
+    pub remote: Option<RemoteSource>,
+    /// True when `remote` is an OpenID Connect discovery document.
+    pub discovery: bool,
+    /// Where a revocation list is fetched from, if any.
+    pub revocation_source: Option<RemoteSource>,
+    /// Before the first fetched list, treat nothing as revoked
+    /// (`revocation.fail_open`) rather than wait and deny.
+    pub revocation_fail_open: bool,
+    /// Revoked `jti` and `sub` values: sets, so a lookup does not scan.
+    pub revoked_jti: HashSet<String>,
+    pub revoked_sub: HashSet<String>,
+}
+
+impl Provider {
+    /// True when `claims` names a revoked `jti` or `sub`.
+    pub fn is_revoked(&self, claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+        let listed = |set: &HashSet<String>, name: &str| {
+            !set.is_empty()
+                && claims
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|v| set.contains(v))
+        };
+        listed(&self.revoked_jti, "jti") || listed(&self.revoked_sub, "sub")
+    }
+}
+
+/// Compile provider `name`, configured at `path` (`providers.<name>`).
+pub(super) fn compile(
+    name: String,
+    provider: ProviderConfig,
+    path: &str,
+    require_signature: bool,
+    sources: &[Source],
+) -> Result<Provider, ConfigError> {
+    if provider.issuer.is_empty() {
+        return Err(ConfigError::new(
+            format!("{path}.issuer"),
+            "must not be empty",
+        ));
+    }
+    let (keys, remote) = match (
+        &provider.local_jwks,
+        &provider.remote_jwks,
+        &provider.discovery,
+    ) {
+        (Some(local), None, None) => (
+            keys::compile_keys(local, &format!("{path}.local_jwks"), Purpose::Verify)?,
+            None,
+        ),
+        (None, Some(remote), None) => (
+            Vec::new(),
+            Some(fetch::remote_jwks(remote, &format!("{path}.remote_jwks"))?),
+        ),
+        (None, None, Some(d)) => (
+            Vec::new(),
+            Some(fetch::discovery(
+                d,
+                &provider.issuer,
+                &format!("{path}.issuer"),
+                &format!("{path}.discovery"),
+            )?),
+        ),
+        _ => {
+            return Err(ConfigError::new(
+                path,
+                "expected exactly one of `local_jwks`, `remote_jwks` and `discovery`",
+            ))
+        }
+    };
+    if provider
+        .revocation
+        .as_ref()
+        .is_some_and(|r| r.fail_open && r.http_uri.is_none())
+    {
+        return Err(ConfigError::new(
+            format!("{path}.revocation.fail_open"),
+            "only applies to a fetched list: set `http_uri` or remove `fail_open`",
+        ));
+    }
+    let revocation_fail_open = provider.revocation.as_ref().is_some_and(|r| r.fail_open);
+    let revocation_source = match provider
+        .revocation
+        .as_ref()
+        .and_then(|r| r.http_uri.as_ref().map(|u| (r, u)))
+    {
+        None => None,
+        Some((r, uri)) => Some(fetch::revocation(r, uri, &format!("{path}.revocation"))?),
+    };
+    if keys.is_empty() && remote.is_none() && require_signature {
+        return Err(ConfigError::new(
+            format!("{path}.local_jwks"),
+            "at least one verification key is required",
+        ));
+    }
+    let settable = |field: &str, name: &Option<String>| -> Result<Option<String>, ConfigError> {
+        name.as_deref()
+            .map(|n| {
+                let at = format!("{path}.{field}");
+                let n = request::header_name(n, &at)?;
+                request::check_settable(&n, &at, sources)?;
+                Ok(n)
+            })
+            .transpose()
+    };
+    let forward_jws_header = settable("forward_jws_header", &provider.forward_jws_header)?;
+    let forward_payload_header =
+        settable("forward_payload_header", &provider.forward_payload_header)?;
+    let at = format!("{path}.claim_to_headers");
+    let claim_to_headers = request::claim_headers(&provider.claim_to_headers, &at)?;
+    for (i, (header, _)) in claim_to_headers.iter().enumerate() {
+        request::check_settable(header, &format!("{at}[{i}].header_name"), sources)?;
+    }
+    let (revoked_jti, revoked_sub) = match &provider.revocation {
+        None => (HashSet::new(), HashSet::new()),
+        Some(r) => {
+            if r.jti.len() + r.sub.len() > MAX_REVOKED {
+                return Err(ConfigError::new(
+                    format!("{path}.revocation"),
+                    format!("at most {MAX_REVOKED} entries"),
+                ));
+            }
+            (
+                r.jti.iter().cloned().collect(),
+                r.sub.iter().cloned().collect(),
+            )
+        }
+    };
+    Ok(Provider {
+        name,
+        issuer: provider.issuer,
+        audiences: provider.audiences,
+        keys,
+        typ: provider.typ.map(|t| value::normalise_typ(&t)),
+        forward: provider.forward,
+        forward_jws_header,
+        forward_payload_header,
+        claim_to_headers,
+        discovery: provider.discovery.is_some(),
+        remote,
+        revocation_source,
+        revocation_fail_open,
+        revoked_jti,
+        revoked_sub,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    const K: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+
+    fn provider(extra: Value) -> Result<Provider, ConfigError> {
+        let mut p = json!({"issuer": "https://idp.test"});
+        if let (Value::Object(p), Value::Object(more)) = (&mut p, extra) {
+            p.extend(more);
+        }
+        let config: ProviderConfig = serde_json::from_value(p).unwrap();
+        compile("idp".into(), config, "providers.idp", true, &[])
+    }
+
+    #[test]
+    fn exactly_one_key_source() {
+        let local = json!({"keys": [{"kty": "oct", "k": K}]});
+        let remote = json!({"http_uri": {"uri": "https://idp.test/k", "cluster": "idp"}});
+        let discovery = json!({"cluster": "idp"});
+        assert!(provider(json!({"local_jwks": local})).is_ok());
+        assert!(provider(json!({"remote_jwks": remote})).is_ok_and(|p| !p.discovery));
+        assert!(provider(json!({"discovery": discovery})).is_ok_and(|p| p.discovery));
+        for extra in [
+            json!({}),
+            json!({"local_jwks": local, "remote_jwks": remote}),
+            json!({"remote_jwks": remote, "discovery": discovery}),
+        ] {
+            let e = provider(extra).unwrap_err();
+            assert_eq!(e.path, "providers.idp");
+            assert!(e.message.contains("`discovery`"), "{e}");
+        }
+        let e = provider(json!({"local_jwks": {}})).unwrap_err();
+        assert_eq!(e.path, "providers.idp.local_jwks");
+    }
+
+    #[test]
+    fn revocation_lists_are_sets_bounded_and_fail_open_needs_a_fetch() {
+        let local = json!({"keys": [{"kty": "oct", "k": K}]});
+        let p = provider(json!({"local_jwks": local, "revocation": {"jti": ["a"], "sub": ["s"]}}))
+            .unwrap();
+        let claims = |c: Value| c.as_object().unwrap().clone();
+        assert!(p.is_revoked(&claims(json!({"jti": "a"}))));
+        assert!(p.is_revoked(&claims(json!({"sub": "s", "jti": "b"}))));
+        assert!(!p.is_revoked(&claims(json!({"jti": "b", "sub": "t"}))));
+        assert!(
+            !p.is_revoked(&claims(json!({"jti": ["a"]}))),
+            "not a string"
+        );
+        let many: Vec<String> = (0..=MAX_REVOKED).map(|i| i.to_string()).collect();
+        let e = provider(json!({"local_jwks": local, "revocation": {"jti": many}})).unwrap_err();
+        assert_eq!(e.path, "providers.idp.revocation");
+        let e =
+            provider(json!({"local_jwks": local, "revocation": {"fail_open": true}})).unwrap_err();
+        assert_eq!(e.path, "providers.idp.revocation.fail_open");
+    }
+}
