@@ -15,7 +15,7 @@
 //! already there (the unknown-`kid` waiters can then be answered). The
 //! waiting room ([`crate::wait`]) re-decides a waiter only then.
 
-use crate::config::compile::{RemoteSource, MAX_REVOKED};
+use crate::config::compile::{RemoteSource, RevokedIds, MAX_REVOKED};
 use crate::config::fetch;
 use crate::config::{CompiledConfig, Provider};
 use crate::jose::jwk::Jwk;
@@ -62,7 +62,7 @@ struct Entry {
     failures: u32,
     last_unknown_kid_fetch: Option<u64>,
     keys: Option<Rc<Vec<Jwk>>>,
-    revoked: Option<(HashSet<String>, HashSet<String>)>,
+    revoked: Option<RevokedIds>,
 }
 
 impl Entry {
@@ -137,7 +137,7 @@ pub struct KeyStore {
 }
 
 /// A revocation list: two arrays of strings, bounded.
-fn parse_revocation(body: &[u8]) -> Option<(HashSet<String>, HashSet<String>)> {
+fn parse_revocation(body: &[u8]) -> Option<RevokedIds> {
     let map = json::parse_object(body)?;
     let list = |name: &str| -> Option<HashSet<String>> {
         match map.get(name) {
@@ -149,8 +149,11 @@ fn parse_revocation(body: &[u8]) -> Option<(HashSet<String>, HashSet<String>)> {
             Some(_) => None,
         }
     };
-    let (jti, sub) = (list("jti")?, list("sub")?);
-    (jti.len() + sub.len() <= MAX_REVOKED).then_some((jti, sub))
+    let ids = RevokedIds {
+        jti: list("jti")?,
+        sub: list("sub")?,
+    };
+    (ids.len() <= MAX_REVOKED).then_some(ids)
 }
 
 impl KeyStore {
@@ -335,9 +338,9 @@ impl KeyStore {
                         }),
                     Resource::Revocation => parse_revocation(body)
                         .ok_or(FetchError::Malformed)
-                        .map(|lists| {
-                            let n = lists.0.len() + lists.1.len();
-                            e.revoked = Some(lists);
+                        .map(|ids| {
+                            let n = ids.len();
+                            e.revoked = Some(ids);
                             n
                         }),
                     Resource::Discovery => self.discovered(provider, body),
@@ -448,7 +451,7 @@ impl KeyStore {
         let Some(entry) = self.entry(provider, Resource::Revocation) else {
             return Some(false);
         };
-        let Some((jti, sub)) = entry.revoked.as_ref() else {
+        let Some(ids) = entry.revoked.as_ref() else {
             return self
                 .fail_open
                 .get(provider)
@@ -456,13 +459,7 @@ impl KeyStore {
                 .unwrap_or(false)
                 .then_some(false);
         };
-        let listed = |set: &HashSet<String>, name: &str| {
-            claims
-                .get(name)
-                .and_then(Value::as_str)
-                .is_some_and(|v| set.contains(v))
-        };
-        Some(listed(jti, "jti") || listed(sub, "sub"))
+        Some(ids.name(claims))
     }
 }
 

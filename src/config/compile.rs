@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use super::fetch::RemoteSource;
-pub use super::provider::{Provider, MAX_REVOKED};
+pub use super::provider::{Provider, RevokedIds, MAX_REVOKED};
 pub use super::value::{duration_ms, normalise_typ};
 
 /// Longest configuration text accepted, in bytes.

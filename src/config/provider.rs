@@ -44,14 +44,22 @@ pub struct Provider {
     /// Before the first fetched list, treat nothing as revoked
     /// (`revocation.fail_open`) rather than wait and deny.
     pub revocation_fail_open: bool,
-    /// Revoked `jti` and `sub` values: sets, so a lookup does not scan.
-    pub revoked_jti: HashSet<String>,
-    pub revoked_sub: HashSet<String>,
+    /// The configured revocation list (`revocation.jti`, `revocation.sub`).
+    pub revoked: RevokedIds,
 }
 
-impl Provider {
-    /// True when `claims` names a revoked `jti` or `sub`.
-    pub fn is_revoked(&self, claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+/// Revoked `jti` and `sub` values, configured or fetched: sets, so a
+/// lookup does not scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RevokedIds {
+    pub jti: HashSet<String>,
+    pub sub: HashSet<String>,
+}
+
+impl RevokedIds {
+    /// True when `claims` names one of them (its `jti` or `sub`, a string):
+    /// the one revocation lookup, for the configured list and the fetched one.
+    pub fn name(&self, claims: &serde_json::Map<String, serde_json::Value>) -> bool {
         let listed = |set: &HashSet<String>, name: &str| {
             !set.is_empty()
                 && claims
@@ -59,7 +67,24 @@ impl Provider {
                     .and_then(|v| v.as_str())
                     .is_some_and(|v| set.contains(v))
         };
-        listed(&self.revoked_jti, "jti") || listed(&self.revoked_sub, "sub")
+        listed(&self.jti, "jti") || listed(&self.sub, "sub")
+    }
+
+    /// How many values.
+    pub fn len(&self) -> usize {
+        self.jti.len().saturating_add(self.sub.len())
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Provider {
+    /// True when `claims` names a `jti` or `sub` of the configured list.
+    pub fn is_revoked(&self, claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+        self.revoked.name(claims)
     }
 }
 
@@ -149,8 +174,8 @@ pub(super) fn compile(
     for (i, (header, _)) in claim_to_headers.iter().enumerate() {
         request::check_settable(header, &format!("{at}[{i}].header_name"), sources)?;
     }
-    let (revoked_jti, revoked_sub) = match &provider.revocation {
-        None => (HashSet::new(), HashSet::new()),
+    let revoked = match &provider.revocation {
+        None => RevokedIds::default(),
         Some(r) => {
             if r.jti.len() + r.sub.len() > MAX_REVOKED {
                 return Err(ConfigError::new(
@@ -158,10 +183,10 @@ pub(super) fn compile(
                     format!("at most {MAX_REVOKED} entries"),
                 ));
             }
-            (
-                r.jti.iter().cloned().collect(),
-                r.sub.iter().cloned().collect(),
-            )
+            RevokedIds {
+                jti: r.jti.iter().cloned().collect(),
+                sub: r.sub.iter().cloned().collect(),
+            }
         }
     };
     Ok(Provider {
@@ -178,8 +203,7 @@ pub(super) fn compile(
         remote,
         revocation_source,
         revocation_fail_open,
-        revoked_jti,
-        revoked_sub,
+        revoked,
     })
 }
 
