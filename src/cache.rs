@@ -303,6 +303,7 @@ mod tests {
         Rc::new(Authenticated {
             accepted: Accepted {
                 provider: "p".into(),
+                provider_index: 0,
                 claims,
                 jws: None,
                 expires_at: None,

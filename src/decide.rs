@@ -203,9 +203,9 @@ fn from_shared(
     config: &CompiledConfig,
 ) -> Option<(Rc<Authenticated>, u64)> {
     let (accepted, until) = cache.get_shared(token, now)?;
-    let (index, provider) = config.provider_with_index(&accepted.provider)?;
+    let provider = config.provider(&accepted)?;
     Some((
-        Rc::new(Authenticated::new(index, provider, accepted)),
+        Rc::new(Authenticated::new(provider.index, provider, accepted)),
         until,
     ))
 }
@@ -464,23 +464,19 @@ fn check_token<'c>(
             }
             None => match pipeline::verify_token_with(token, now, config, keys, gate) {
                 Ok(accepted) => {
-                    let Some((index, provider)) = config.provider_with_index(&accepted.provider)
-                    else {
+                    let Some(provider) = config.provider(&accepted) else {
                         return done(Reason::Issuer, None, None, CacheUse::Miss);
                     };
                     let valid_until = accepted.expires_at.map(|exp| {
                         exp.saturating_add(config.clock_skew_seconds)
                             .saturating_sub(1)
                     });
-                    let verified = Rc::new(Authenticated::new(index, provider, accepted));
+                    let verified = Rc::new(Authenticated::new(provider.index, provider, accepted));
                     cache.insert(token, Rc::clone(&verified), now, valid_until);
                     (verified, CacheUse::Miss)
                 }
                 Err(rejected) => {
-                    let provider = rejected
-                        .provider
-                        .as_deref()
-                        .and_then(|n| config.providers.iter().position(|p| p.name == n));
+                    let provider = rejected.provider.filter(|&i| i < config.providers.len());
                     return match (rejected.reason, provider) {
                         // The issuer's first keys are on their way.
                         (Reason::KeysUnavailable, Some(p)) if keys.waiting_for_first_keys(p) => {

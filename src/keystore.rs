@@ -468,7 +468,7 @@ impl KeySource for KeyStore {
         if provider.remote.is_none() {
             return Some(&provider.keys);
         }
-        let i = self.names.iter().position(|n| *n == provider.name)?;
+        let i = provider.index;
         self.entry(i, Resource::Jwks)?
             .keys
             .as_deref()

@@ -16,6 +16,8 @@ use serde_json::{Map, Value};
 pub struct Accepted {
     /// The configuration name of the provider that issued it.
     pub provider: String,
+    /// That provider's [`Provider::index`](crate::config::Provider::index).
+    pub provider_index: usize,
     /// The verified claims.
     pub claims: Map<String, Value>,
     /// The still-signed inner JWT (absent for unsigned tokens).
@@ -34,8 +36,8 @@ pub struct Rejected {
     pub kid: Option<String>,
     /// The outer `alg`, when it was one we know.
     pub alg: Option<&'static str>,
-    /// The provider named by the token's `iss`, once known.
-    pub provider: Option<String>,
+    /// The provider named by the token's `iss`, once known (its index).
+    pub provider: Option<usize>,
 }
 
 impl From<Reason> for Rejected {
@@ -99,6 +101,7 @@ pub fn verify_token_with(
         .map(|e| e as u64);
     Ok(Accepted {
         provider: verified.provider.name.clone(),
+        provider_index: verified.provider.index,
         claims: verified.claims,
         jws: verified.jws,
         expires_at,

@@ -38,7 +38,7 @@ pub const NO_KEY_FITS: Reason = Reason::Signature("no verification key fits kid 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
     pub reason: Reason,
-    pub provider: Option<String>,
+    pub provider: Option<usize>,
 }
 
 impl From<Reason> for Failure {
@@ -185,7 +185,7 @@ fn verify_jws<'c>(
     let provider = provider_for(&claims, config)?;
     let failure = |reason| Failure {
         reason,
-        provider: Some(provider.name.clone()),
+        provider: Some(provider.index),
     };
     let provider_keys = keys
         .keys_for(provider)

@@ -182,6 +182,9 @@ struct Live<'a> {
 struct Body {
     /// Provider name.
     p: String,
+    /// Provider index (the entry key is this configuration's, so the
+    /// index is as stable as the name; both are checked on use).
+    i: usize,
     /// Verified claims.
     c: Map<String, Value>,
     /// The inner JWS, when signed.
@@ -268,6 +271,7 @@ impl SharedLayer {
             Some((
                 Accepted {
                     provider: body.p,
+                    provider_index: body.i,
                     claims: body.c,
                     jws: body.j,
                     expires_at: body.e,
@@ -306,6 +310,7 @@ impl SharedLayer {
     pub fn put(&self, key: &Key, accepted: &Accepted, until: u64, now: u64) {
         let body = Body {
             p: accepted.provider.clone(),
+            i: accepted.provider_index,
             c: accepted.claims.clone(),
             j: accepted.jws.clone(),
             e: accepted.expires_at,
@@ -395,6 +400,7 @@ mod tests {
         claims.insert("sub".into(), sub.into());
         Accepted {
             provider: "p".into(),
+            provider_index: 0,
             claims,
             jws: Some("a.b.c".into()),
             expires_at: Some(2000),

@@ -171,8 +171,9 @@ impl CompiledConfig {
         let mut issuers = BTreeMap::new();
         for (name, provider) in config.providers {
             let path = format!("providers.{name}");
-            let compiled =
+            let mut compiled =
                 provider::compile(name, provider, &path, config.require_signature, &sources)?;
+            compiled.index = providers.len();
             if issuers
                 .insert(compiled.issuer.clone(), providers.len())
                 .is_some()
@@ -263,12 +264,12 @@ impl CompiledConfig {
         self.issuers.get(iss).and_then(|&i| self.providers.get(i))
     }
 
-    /// The provider with this configuration name, with its index.
-    pub fn provider_with_index(&self, name: &str) -> Option<(usize, &Provider)> {
+    /// The provider that accepted `accepted` (by index, and only if the
+    /// name agrees: fail closed on an entry from another configuration).
+    pub fn provider(&self, accepted: &crate::pipeline::Accepted) -> Option<&Provider> {
         self.providers
-            .iter()
-            .enumerate()
-            .find(|(_, p)| p.name == name)
+            .get(accepted.provider_index)
+            .filter(|p| p.name == accepted.provider)
     }
 }
 

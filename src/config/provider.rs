@@ -18,6 +18,10 @@ pub const MAX_REVOKED: usize = 100_000;
 pub struct Provider {
     /// The provider's name in the configuration.
     pub name: String,
+    /// Its place in [`CompiledConfig::providers`](super::CompiledConfig):
+    /// what the pipeline, the cache and the key store carry, so that no
+    /// step looks a provider up by name.
+    pub index: usize,
     /// The exact `iss` value.
     pub issuer: String,
     /// Accepted audiences; empty means `aud` is not checked.
@@ -191,6 +195,7 @@ pub(super) fn compile(
     };
     Ok(Provider {
         name,
+        index: 0,
         issuer: provider.issuer,
         audiences: provider.audiences,
         keys,
@@ -221,6 +226,36 @@ mod tests {
         }
         let config: ProviderConfig = serde_json::from_value(p).unwrap();
         compile("idp".into(), config, "providers.idp", true, &[])
+    }
+
+    #[test]
+    fn providers_are_found_by_index_and_only_under_their_own_name() {
+        let k = json!({"keys": [{"kty": "oct", "k": K}]});
+        let config = super::super::CompiledConfig::from_json(
+            &json!({
+                "decryption_keys": {"keys": [{"kty": "oct", "k": K, "kid": "e"}]},
+                "providers": {
+                    "a": {"issuer": "https://a", "local_jwks": k},
+                    "b": {"issuer": "https://b", "local_jwks": k}
+                }
+            })
+            .to_string(),
+        )
+        .unwrap();
+        for (i, p) in config.providers.iter().enumerate() {
+            assert_eq!(p.index, i);
+        }
+        let accepted = |provider: &str, provider_index| crate::pipeline::Accepted {
+            provider: provider.into(),
+            provider_index,
+            claims: Default::default(),
+            jws: None,
+            expires_at: None,
+        };
+        let b = config.providers.iter().position(|p| p.name == "b").unwrap();
+        assert_eq!(config.provider(&accepted("b", b)).map(|p| p.index), Some(b));
+        assert!(config.provider(&accepted("a", b)).is_none(), "name disagrees");
+        assert!(config.provider(&accepted("b", 7)).is_none(), "no such index");
     }
 
     #[test]
