@@ -7,6 +7,7 @@ use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::decide;
 use jwe_authn::extract::Request;
+use jwe_authn::fetch_schedule::FetchSchedule;
 use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use jwe_authn::jose::header::{JweHeader, JwsHeader};
 use jwe_authn::jose::json;
@@ -16,7 +17,6 @@ use jwe_authn::jose::jwk::{
     public_jwk, Jwk,
 };
 use jwe_authn::jose::jws::sign_compact;
-use jwe_authn::keystore::KeyStore;
 use jwe_authn::pipeline::verify_token;
 use serde_json::Map;
 use std::sync::OnceLock;
@@ -86,7 +86,7 @@ fn decide_twice(token: &str) {
         headers: &headers,
     };
     let mut cache = Cache::new(16, 300);
-    let mut keys = KeyStore::new(config);
+    let mut keys = FetchSchedule::new(config);
     // The filter's gate, with a budget for a few tokens: the cold path
     // under admission, and (for the second call) possibly shed.
     let mut admission = Admission::new(100, 50, 0);

@@ -19,8 +19,8 @@ use crate::config::request::{CompiledRule, PathMatch, Requirement, Source};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::extract::{self, Found, Request};
+use crate::fetch_schedule::FetchSchedule;
 use crate::forward::{claim, Authenticated};
-use crate::keystore::KeyStore;
 use crate::path;
 use crate::pipeline;
 use crate::verify::NO_KEY_FITS;
@@ -315,7 +315,7 @@ pub fn decide<'c>(
     now: u64,
     config: &'c CompiledConfig,
     cache: &mut Cache,
-    keys: &mut KeyStore,
+    keys: &mut FetchSchedule,
     gate: &mut dyn Gate,
 ) -> Decision<'c> {
     // Rules compare text: the path must already be the one the upstream
@@ -408,7 +408,7 @@ pub fn redecide<'c>(
     now: u64,
     config: &'c CompiledConfig,
     cache: &mut Cache,
-    keys: &mut KeyStore,
+    keys: &mut FetchSchedule,
     gate: &mut dyn Gate,
 ) -> Redecided<'c> {
     let default_rule = DEFAULT_RULE;
@@ -450,7 +450,7 @@ fn check_token<'c>(
     now: u64,
     config: &'c CompiledConfig,
     cache: &mut Cache,
-    keys: &mut KeyStore,
+    keys: &mut FetchSchedule,
     gate: &mut dyn Gate,
 ) -> Checked<'c> {
     let done =

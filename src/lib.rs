@@ -19,6 +19,9 @@
 //! yet, [`wait`] — the waiting room: what may wait (bounded by count, bytes
 //! and per provider), until when, and which waiters to re-decide (with
 //! [`decide::redecide`]) or deny, a small batch per host callback;
+//! beside them [`fetch_schedule`] — when to fetch each provider's
+//! `remote_jwks`, discovery document and revocation list, and what arrived
+//! (the keys [`verify`] uses, the lists [`decide`] checks);
 //! and, inside steps 2 and 3, [`admission`] — the cold-path budget per
 //! worker and per source, asked before the private-key and signature work
 //! of a token no cache knows (a `503` when spent).
@@ -52,11 +55,11 @@ pub mod error;
 #[forbid(unsafe_code)]
 pub mod extract;
 #[forbid(unsafe_code)]
+pub mod fetch_schedule;
+#[forbid(unsafe_code)]
 pub mod forward;
 #[forbid(unsafe_code)]
 pub mod jose;
-#[forbid(unsafe_code)]
-pub mod keystore;
 #[forbid(unsafe_code)]
 pub mod path;
 #[forbid(unsafe_code)]

@@ -7,7 +7,7 @@
 use crate::admission::{Gate, Unmetered};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
-use crate::keystore::KeySource;
+use crate::fetch_schedule::KeySource;
 use crate::{decrypt, validate, verify};
 use serde_json::{Map, Value};
 
@@ -58,7 +58,7 @@ pub fn verify_token(token: &str, now: u64, config: &CompiledConfig) -> Result<Ac
         token,
         now,
         config,
-        &crate::keystore::LocalKeys,
+        &crate::fetch_schedule::LocalKeys,
         &mut Unmetered,
     )
 }

@@ -11,10 +11,10 @@ use crate::admission::{self, Gate, Unmetered};
 use crate::config::{CompiledConfig, Provider};
 use crate::decrypt::{Inner, MAX_KEY_ATTEMPTS};
 use crate::error::Reason;
+use crate::fetch_schedule::KeySource;
 use crate::jose::header::JwsHeader;
 use crate::jose::jwk::{Jwk, Purpose};
 use crate::jose::{b64, fit, json, jws};
-use crate::keystore::KeySource;
 use serde_json::{Map, Value};
 
 /// A verified inner token.

@@ -12,7 +12,7 @@
 //!   only what its re-decision needs ([`Parked`]: the token, bounded by
 //!   `max_token_bytes`, and the rule's index), never the request's headers;
 //! - **when a waiter is looked at again**: only when its provider's
-//!   revision ([`crate::keystore::KeyStore::revisions`]) changed since it was
+//!   revision ([`crate::fetch_schedule::FetchSchedule::revisions`]) changed since it was
 //!   parked or last re-decided — not on every tick — or when its deadline
 //!   passed;
 //! - **how much per host callback**: [`WaitRoom::take`] hands out at most

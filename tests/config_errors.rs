@@ -263,12 +263,12 @@ fn assert_sent(uri: &str, expected: (&str, &str), sent: (&str, &str)) {
 
 #[test]
 fn a_discovered_jwks_uri_follows_the_same_rule() {
-    use jwe_authn::keystore::{Body, KeyStore};
+    use jwe_authn::fetch_schedule::{Body, FetchSchedule};
     let mut c = base();
     c["providers"]["idp"] = json!({"issuer": "https://idp.test", "discovery": {"cluster": "idp"}});
     let config = CompiledConfig::from_json(&c.to_string()).unwrap();
     let discovered = |uri: &str| {
-        let mut store = KeyStore::new(&config);
+        let mut store = FetchSchedule::new(&config);
         let id = store.due(1000)[0].id;
         let doc = json!({"issuer": "https://idp.test", "jwks_uri": uri}).to_string();
         store

@@ -19,11 +19,11 @@ use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::{CacheUse, Decision};
 use jwe_authn::error::Reason;
 use jwe_authn::extract::Request;
+use jwe_authn::fetch_schedule::{Body, FetchSchedule};
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
 use jwe_authn::jose::jwk::{Jwk, KeyType};
-use jwe_authn::keystore::{Body, KeyStore};
 use serde_json::{json, Value};
 
 /// decide() with the configured keys only.
@@ -38,7 +38,7 @@ fn decide_local<'c>(
         now,
         config,
         cache,
-        &mut KeyStore::new(config),
+        &mut FetchSchedule::new(config),
         &mut Unmetered,
     )
 }
@@ -586,7 +586,7 @@ fn a_fetched_key_restricted_to_encryption_does_not_verify() {
     let config = compile(&config);
     let t = mint(Sig::Es256, &sig, Alg::A256Kw, Enc::A256Gcm, &enc, &claims());
     let decide_with = |jwk: Value| {
-        let mut keys = KeyStore::new(&config);
+        let mut keys = FetchSchedule::new(&config);
         let fetch = keys.due(NOW).into_iter().next().unwrap();
         let body = json!({"keys": [jwk]}).to_string();
         keys.fetched(fetch.id, NOW, Some(200), Body::Bytes(body.as_bytes()))
@@ -861,7 +861,7 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         }),
     );
     let mut cache = Cache::new(100, 300);
-    let mut keys = KeyStore::new(&s.config);
+    let mut keys = FetchSchedule::new(&s.config);
     let mut c = claims();
     c["jti"] = json!("t-1");
     let path = format!("/orders?a=1&access_token={}", token(&s, &c));

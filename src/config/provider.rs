@@ -19,7 +19,7 @@ pub struct Provider {
     /// The provider's name in the configuration.
     pub name: String,
     /// Its place in [`CompiledConfig::providers`](super::CompiledConfig):
-    /// what the pipeline, the cache and the key store carry, so that no
+    /// what the pipeline, the cache and the fetch schedule carry, so that no
     /// step looks a provider up by name.
     pub index: usize,
     /// The exact `iss` value.
@@ -254,8 +254,14 @@ mod tests {
         };
         let b = config.providers.iter().position(|p| p.name == "b").unwrap();
         assert_eq!(config.provider(&accepted("b", b)).map(|p| p.index), Some(b));
-        assert!(config.provider(&accepted("a", b)).is_none(), "name disagrees");
-        assert!(config.provider(&accepted("b", 7)).is_none(), "no such index");
+        assert!(
+            config.provider(&accepted("a", b)).is_none(),
+            "name disagrees"
+        );
+        assert!(
+            config.provider(&accepted("b", 7)).is_none(),
+            "no such index"
+        );
     }
 
     #[test]

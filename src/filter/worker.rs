@@ -15,7 +15,7 @@ use crate::config::CompiledConfig;
 use crate::decide::{self, Decision, Redecided};
 use crate::error::Reason;
 use crate::extract::{self, serialized_pairs, Request};
-use crate::keystore::{Body, KeyStore};
+use crate::fetch_schedule::{Body, FetchSchedule};
 use crate::pipeline;
 use crate::wait::{Next, Parked, WaitRoom};
 use proxy_wasm::types::LogLevel;
@@ -37,12 +37,12 @@ pub enum Handled {
 pub struct Worker {
     config: CompiledConfig,
     cache: RefCell<Cache>,
-    keys: RefCell<KeyStore>,
+    keys: RefCell<FetchSchedule>,
     stats: Stats,
     /// The cold-path budget of this worker.
     admission: RefCell<Admission>,
     waiters: RefCell<WaitRoom>,
-    /// In-flight fetches: (dispatch token, keystore entry).
+    /// In-flight fetches: (dispatch token, fetch schedule entry).
     calls: RefCell<Vec<(u32, usize)>>,
 }
 
@@ -117,7 +117,7 @@ impl Worker {
                 key,
             ));
         }
-        let keys = KeyStore::new(&config);
+        let keys = FetchSchedule::new(&config);
         let admission = Admission::new(
             config.admission_rate,
             config.admission_source_percent,

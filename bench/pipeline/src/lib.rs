@@ -24,7 +24,7 @@ use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg}
 use jwe_authn::jose::jwe::encrypt::encrypt_compact;
 use jwe_authn::jose::jwk::{parse_jwk, Jwk};
 use jwe_authn::jose::jws::sign_compact;
-use jwe_authn::keystore::KeyStore;
+use jwe_authn::fetch_schedule::FetchSchedule;
 use serde_json::{json, Map, Value};
 
 /// Seconds since the epoch used as "now" (the tokens are valid then).
@@ -52,7 +52,7 @@ pub struct Case {
 
 impl Case {
     /// Run the filter's decision once with `cache`; true when allowed.
-    pub fn run(&self, cache: &mut Cache, keys: &mut KeyStore) -> bool {
+    pub fn run(&self, cache: &mut Cache, keys: &mut FetchSchedule) -> bool {
         let request = Request {
             method: "GET",
             path: "/orders",
@@ -71,8 +71,8 @@ impl Case {
     }
 
     /// The key store of the configuration (local keys only).
-    pub fn keys(&self) -> KeyStore {
-        KeyStore::new(&self.config)
+    pub fn keys(&self) -> FetchSchedule {
+        FetchSchedule::new(&self.config)
     }
 }
 

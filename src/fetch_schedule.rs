@@ -1,4 +1,4 @@
-//! What changes at run time: each provider's fetched `remote_jwks`, its
+//! The fetch schedule — what changes at run time: each provider's fetched `remote_jwks`, its
 //! OpenID Connect discovery document and its fetched revocation list, kept
 //! by the host and consulted by [`crate::verify`] and [`crate::decide`].
 //!
@@ -119,14 +119,14 @@ pub enum FetchError {
 pub enum Body<'a> {
     /// The whole body.
     Bytes(&'a [u8]),
-    /// Longer than the entry's [`KeyStore::max_bytes`], so not read: a
+    /// Longer than the entry's [`FetchSchedule::max_bytes`], so not read: a
     /// failed fetch ([`FetchError::TooLarge`]).
     TooLarge,
 }
 
 /// Everything fetched, for every provider.
 #[derive(Debug, Default)]
-pub struct KeyStore {
+pub struct FetchSchedule {
     entries: Vec<Entry>,
     names: Vec<String>,
     issuers: Vec<String>,
@@ -156,7 +156,7 @@ fn parse_revocation(body: &[u8]) -> Option<RevokedIds> {
     (ids.len() <= MAX_REVOKED).then_some(ids)
 }
 
-impl KeyStore {
+impl FetchSchedule {
     /// A store for `config`'s providers; every fetchable resource is due at once.
     pub fn new(config: &CompiledConfig) -> Self {
         let mut entries = Vec::new();
@@ -175,7 +175,7 @@ impl KeyStore {
                 entries.push(Entry::new(i, Resource::Revocation, Some(source.clone())));
             }
         }
-        KeyStore {
+        FetchSchedule {
             entries,
             names: config.providers.iter().map(|p| p.name.clone()).collect(),
             issuers: config.providers.iter().map(|p| p.issuer.clone()).collect(),
@@ -301,7 +301,7 @@ impl KeyStore {
 
     /// A fetch for entry `id` answered with `status` and `body` (`status`
     /// `None`: no answer). Good content replaces the old; anything else keeps
-    /// it and backs off: a body over [`KeyStore::max_bytes`], read or not
+    /// it and backs off: a body over [`FetchSchedule::max_bytes`], read or not
     /// ([`Body::TooLarge`]), is [`FetchError::TooLarge`]. `Ok` carries how
     /// many keys or entries were loaded.
     pub fn fetched(
@@ -463,7 +463,7 @@ impl KeyStore {
     }
 }
 
-impl KeySource for KeyStore {
+impl KeySource for FetchSchedule {
     fn keys_for<'a>(&'a self, provider: &'a Provider) -> Option<&'a [Jwk]> {
         if provider.remote.is_none() {
             return Some(&provider.keys);
@@ -519,7 +519,7 @@ mod tests {
     fn schedule_keep_and_backoff() {
         let config = config(json!({}));
         let idp = idp(&config);
-        let mut store = KeyStore::new(&config);
+        let mut store = FetchSchedule::new(&config);
         let first = store.due(1000);
         assert_eq!(first.len(), 1, "due at once, only the remote provider");
         assert_eq!(
@@ -598,7 +598,7 @@ mod tests {
         let config = config(json!({}));
         let idp = idp(&config);
         let local = 1 - idp;
-        let mut store = KeyStore::new(&config);
+        let mut store = FetchSchedule::new(&config);
         assert!(
             !store.unknown_kid(local, 1000),
             "local keys are never fetched"
@@ -628,7 +628,7 @@ mod tests {
             "providers": {"idp": {"issuer": "https://idp.test/realm", "discovery": {"cluster": "idp", "timeout": "1s"}}}
         });
         let config = CompiledConfig::from_json(&text.to_string()).unwrap();
-        let mut store = KeyStore::new(&config);
+        let mut store = FetchSchedule::new(&config);
         let first = store.due(1000);
         assert_eq!(first.len(), 1, "the JWKS waits for discovery");
         assert_eq!(first[0].path, "/realm/.well-known/openid-configuration");
@@ -667,7 +667,7 @@ mod tests {
             json!({"revocation": {"jti": ["inline"], "http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}, "cache_duration": "10s"}}),
         );
         let idp = idp(&config);
-        let mut store = KeyStore::new(&config);
+        let mut store = FetchSchedule::new(&config);
         let due = store.due(1000);
         assert_eq!(due.len(), 2);
         let rev = due.iter().find(|f| f.path == "/revoked").unwrap().id;
@@ -701,9 +701,9 @@ mod tests {
     fn revisions_move_when_a_waiter_could_be_decided_differently() {
         let config = config(json!({}));
         let idp = idp(&config);
-        let mut store = KeyStore::new(&config);
+        let mut store = FetchSchedule::new(&config);
         let id = store.due(1000)[0].id;
-        let at = |s: &KeyStore| s.revisions()[idp];
+        let at = |s: &FetchSchedule| s.revisions()[idp];
         // No keys yet and the fetch fails: nothing to re-decide with.
         store
             .fetched(id, 1000, Some(503), Body::Bytes(b""))
@@ -734,7 +734,7 @@ mod tests {
         );
         let idp = idp(&open);
         let local = 1 - idp;
-        let mut store = KeyStore::new(&open);
+        let mut store = FetchSchedule::new(&open);
         let claims = json!({"jti": "stolen"}).as_object().unwrap().clone();
         assert_eq!(store.revoked(idp, &claims), Some(false), "fail open");
         assert_eq!(
