@@ -93,6 +93,9 @@ lint: wasm-target
 	$(CARGO) clippy --manifest-path bench/duel/Cargo.toml -- -D warnings
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml -- -D warnings
+	$(CARGO) clippy --manifest-path bench/pipeline/Cargo.toml --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/pipeline/Cargo.toml --features envoy-vm -- -D warnings
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 
 audit:
 	scripts/audit.sh
