@@ -9,8 +9,10 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 CARGO ?= cargo
-WASM := target/wasm32-wasip1/release/jwe_authn.wasm
-CLI := target/release/jwe-authn
+# Where cargo builds: CARGO_TARGET_DIR when set, as cargo itself does.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+WASM := $(TARGET_DIR)/wasm32-wasip1/release/jwe_authn.wasm
+CLI := $(TARGET_DIR)/release/jwe-authn
 
 .PHONY: soak fuzz fuzz-smoke timing bench bench-native flood oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
 
