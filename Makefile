@@ -5,8 +5,8 @@
 #               (no Envoy, Node.js or ../shared)
 #   make test   install what is missing, then run every check and test (CI)
 #
-# Only rustup, Python 3 (pip, venv) and network access to the package
-# registries are assumed; everything else is installed here.
+# Only rustup, Python 3 (pip, venv), Node.js with npm and network access to
+# the package registries are assumed; everything else is installed here.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
