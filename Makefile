@@ -38,9 +38,11 @@ tests/interop/node_modules/.package-lock.json: tests/interop/package-lock.json
 ## Builds.
 build: wasm cli
 
+## The pass-through filter goes to bench/passthrough/target whatever
+## CARGO_TARGET_DIR says: envoy/bench/passthrough.yaml names that path.
 wasm: wasm-target
 	$(CARGO) build --release --target wasm32-wasip1 --lib
-	$(CARGO) build --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml
+	$(CARGO) build --release --target wasm32-wasip1 --manifest-path bench/passthrough/Cargo.toml --target-dir bench/passthrough/target
 
 cli:
 	$(CARGO) build --release --bin jwe-authn
