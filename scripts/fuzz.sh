@@ -54,7 +54,13 @@ TARGETS=("$@")
 # that very build is used as it is.
 nightly=nightly-2026-05-20
 nightly_commit=e50aa6fba4e63ab34c72bf9acfd2c307c1155d1a
-commit_of() { rustup run "$1" rustc -vV 2>/dev/null | sed -n 's/^commit-hash: //p'; }
+host=$(rustc -vV | sed -n 's/^host: //p')
+# The commit of an installed toolchain (asking only about installed ones:
+# rustup may otherwise try to download the toolchain).
+commit_of() {
+  rustup toolchain list | sed 's/ .*//' | grep -x "$1-$host" >/dev/null || return 0
+  rustup run "$1" rustc -vV | sed -n 's/^commit-hash: //p'
+}
 if [[ $(commit_of "$nightly") != "$nightly_commit" ]]; then
   if [[ $(commit_of nightly) == "$nightly_commit" ]]; then
     nightly=nightly
