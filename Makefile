@@ -122,7 +122,8 @@ check: lint-crate
 
 ## Everything CI runs.
 test: setup lint wasm audit
-	$(CARGO) test --all-targets
+	$(CARGO) test --lib --bins --test hermetic
+	CARGO=$(CARGO) scripts/test-host.sh
 	$(MAKE) fuzz-smoke
 	@echo "make test: all checks passed"
 
