@@ -1,6 +1,7 @@
 //! What each fuzz target does with one input: shared by the targets in
-//! `fuzz_targets/` and by `tests/fuzz_regressions.rs`, which replays every
-//! saved finding (`fuzz/regressions/<target>/`) on each `make test`.
+//! `fuzz_targets/` and by `tests/hermetic/fuzz_regressions.rs`, which
+//! replays every saved finding (`fuzz/regressions/<target>/`) on each
+//! `make test`.
 
 use jwe_authn::admission::{Admission, Metered};
 use jwe_authn::cache::Cache;

@@ -5,7 +5,9 @@
 # Stops everything it started and removes its temporary directory on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cli=target/release/jwe-authn
+# Where `make demo` built the CLI and the filter (CARGO_TARGET_DIR, as cargo).
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+cli=$target/release/jwe-authn
 envoy=.venv/bin/envoy
 work=$(mktemp -d)
 envoy_pid=
@@ -28,9 +30,9 @@ ports=[]
 for _ in range(3):
     s=socket.socket(); s.bind(("127.0.0.1",0)); ports.append(s.getsockname()[1]); s.close()
 print(*ports)')
-python3 - "$work" "$api" "$echo" "$admin" <<'PY'
+python3 - "$work" "$api" "$echo" "$admin" "$target" <<'PY'
 import json, sys, re, os
-work, api, echo, admin = sys.argv[1:]
+work, api, echo, admin, target = sys.argv[1:]
 text = open("envoy/envoy.yaml").read()
 # The filter configuration is the JSON block under `value: |`.
 lines = text.split("\n")
@@ -47,7 +49,7 @@ text = "\n".join(lines[:start] + block + lines[end:])
 text = (text.replace("port_value: 10000", f"port_value: {api}")
             .replace("port_value: 10001", f"port_value: {echo}")
             .replace("port_value: 9901", f"port_value: {admin}")
-            .replace("filename: target/", f"filename: {os.getcwd()}/target/"))
+            .replace("filename: target/", f"filename: {target}/"))
 open(f"{work}/envoy.yaml", "w").write(text)
 PY
 

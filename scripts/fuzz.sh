@@ -36,9 +36,9 @@
 #
 # Exit status: non-zero when any target found a crash (panic), a timeout or
 # an out-of-memory. The input is left in fuzz/artifacts/<target>/; reproduce
-# with `cargo +nightly fuzz run --fuzz-dir fuzz <target> <file>`, fix it,
-# and copy it to fuzz/regressions/<target>/, where tests/fuzz_regressions.rs
-# replays it on every `cargo test`.
+# with `cargo +nightly fuzz run --fuzz-dir fuzz <target> <file>` (the pinned
+# nightly, below), fix it, and copy it to fuzz/regressions/<target>/, where
+# tests/hermetic/fuzz_regressions.rs replays it on every `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}
@@ -47,13 +47,34 @@ TARGETS=("$@")
 [[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(token jwk config)
 [[ $SECONDS_EACH =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh [SECONDS] [TARGET…]" >&2; exit 2; }
 
-# Tools: nightly Rust and cargo-fuzz, installed when missing.
-rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
-cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-cargo build --release --quiet --bin jwe-authn
+# Tools, pinned: the nightly Rust the targets are built with and cargo-fuzz
+# (its version is in scripts/cargo-tool.sh), each installed only when
+# missing or another version. rustup's nightly-2026-05-20 is rustc
+# 1.97.0-nightly (e50aa6fba 2026-05-19); a plain `nightly` toolchain that is
+# that very build is used as it is.
+nightly=nightly-2026-05-20
+nightly_commit=e50aa6fba4e63ab34c72bf9acfd2c307c1155d1a
+host=$(rustc -vV | sed -n 's/^host: //p')
+# The commit of an installed toolchain (asking only about installed ones:
+# rustup may otherwise try to download the toolchain).
+commit_of() {
+  rustup toolchain list | sed 's/ .*//' | grep -x "$1-$host" >/dev/null || return 0
+  rustup run "$1" rustc -vV | sed -n 's/^commit-hash: //p'
+}
+if [[ $(commit_of "$nightly") != "$nightly_commit" ]]; then
+  if [[ $(commit_of nightly) == "$nightly_commit" ]]; then
+    nightly=nightly
+  else
+    rustup toolchain install "$nightly" --profile minimal
+  fi
+fi
+scripts/cargo-tool.sh fuzz
 
-# Seeds.
-cli=target/release/jwe-authn
+# Seeds, minted with the debug CLI: `cargo test` has built it already, so
+# this build does nothing then (and the dependencies that do the
+# cryptography are optimised in debug builds too, see Cargo.toml).
+cargo build --quiet --bin jwe-authn
+cli=${CARGO_TARGET_DIR:-target}/debug/jwe-authn
 now=1800000000 # fuzz/harness.rs NOW
 for t in token jwk config; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t" "fuzz/regressions/$t"
@@ -87,11 +108,11 @@ for y in envoy/envoy.yaml envoy/production.yaml envoy/bench/jwe-authn.yaml; do
 done
 
 # Build once (release, debug assertions on: cargo fuzz's default), then run.
-cargo +nightly fuzz build --fuzz-dir fuzz
+cargo "+$nightly" fuzz build --fuzz-dir fuzz
 run() { # target: the run's output goes to fuzz/artifacts/<target>.log
   local t=$1
   # shellcheck disable=SC2086
-  cargo +nightly fuzz run --fuzz-dir fuzz "$t" "fuzz/corpus/$t" "fuzz/regressions/$t" -- \
+  cargo "+$nightly" fuzz run --fuzz-dir fuzz "$t" "fuzz/corpus/$t" "fuzz/regressions/$t" -- \
     -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 -max_len=20000 \
     -dict=fuzz/jose.dict -artifact_prefix="fuzz/artifacts/$t/" -print_final_stats=1 \
     ${FUZZ_ARGS:-} >"fuzz/artifacts/$t.log" 2>&1

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 requirements=()
-for file in tests/e2e/requirements.txt; do
+for file in tests/host/requirements.txt; do
   if [ -f "$file" ]; then requirements+=("$file"); fi
 done
 [ ${#requirements[@]} -gt 0 ] || exit 0

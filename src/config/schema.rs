@@ -1,7 +1,7 @@
 //! The configuration as written by users. Every struct refuses unknown
 //! fields; each field's doc comment says `Required.` or `Default <value>`,
 //! the value as the README's configuration table gives it
-//! (`tests/readme_config.rs` compares the two).
+//! (`tests/hermetic/readme_config.rs` compares the two).
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -1,12 +1,7 @@
 //! Shared helpers for the integration tests: keys, configurations and
 //! minting through the crate's own JOSE code.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+// Each test crate uses only some of these.
+#![allow(dead_code)]
 
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};

@@ -9,20 +9,8 @@
 //!
 //! These are functional tests: speed under a flood is `make flood`'s.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-#[path = "e2e/harness.rs"]
-mod harness;
-
-use common::mint;
-use harness::{demo_key, http_from, now, Envoy, Response};
+use crate::common::mint;
+use crate::harness::{demo_key, http_from, now, Envoy, Response};
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };

@@ -6,20 +6,10 @@
 //! Before the waiting room, denying a few hundred parked requests in one
 //! root-context pass overflowed V8's stack and left the worker answering
 //! 503 for ever; a revocation list that never arrived revoked nothing.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+use crate::harness;
+use crate::idp;
 
-mod common;
-#[path = "e2e/harness.rs"]
-mod harness;
-#[path = "e2e/idp.rs"]
-mod idp;
-
-use common::mint;
+use crate::common::mint;
 use harness::{demo_key, http, Envoy};
 use idp::*;
 use jwe_authn::jose::alg::{
@@ -65,7 +55,7 @@ fn burst_to(port: u16, path: &str, auth: &str) -> Vec<Option<u16>> {
 ///
 /// The cold-path budget is off here: its subject is the waiting room, and
 /// 2,000 fresh decryptions from one address at once are what the budget
-/// sheds with `503` before they could wait (tests/admission.rs).
+/// sheds with `503` before they could wait (tests/host/admission.rs).
 fn patient(text: String) -> String {
     let text = text.replacen(
         "          stat_prefix: api\n",

@@ -1,19 +1,9 @@
 //! Known-answer tests: RFC 7516 Appendix A.1 and A.3, the RFC 7520 cookbook
-//! (§4 signatures, §5 encryption, §6 nesting) and the RFC 8037 Ed25519 and
-//! X25519 examples, read from `../shared/rfc7520-cookbook` and
+//! (§3 keys, §4 signatures, §5 encryption, §6 nesting) and the RFC 8037
+//! Ed25519 and X25519 examples, read from `../shared/rfc7520-cookbook` and
 //! `tests/fixtures/rfc`.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::{compile, config_value, read_json, shared};
+use crate::common::{compile, config_value, read_json, shared};
 use jwe_authn::decrypt;
 use jwe_authn::error::Reason;
 use jwe_authn::jose::alg::SignatureAlg;
@@ -202,4 +192,19 @@ fn rfc8037_x25519_ecdh_es() {
     let v = read_json(shared("rfc7520-cookbook/curve25519/ecdh-es.json"));
     let out = decrypt_with(&v["input"]["key"], v["output"]["compact"].as_str().unwrap()).unwrap();
     assert_eq!(out, v["input"]["plaintext"].as_str().unwrap().as_bytes());
+}
+
+#[test]
+fn the_cookbook_keys_parse() {
+    for name in [
+        "3_1.ec_public_key.json",
+        "3_2.ec_private_key.json",
+        "3_3.rsa_public_key.json",
+        "3_4.rsa_private_key.json",
+        "3_5.symmetric_key_mac_computation.json",
+        "3_6.symmetric_key_encryption.json",
+    ] {
+        let v = read_json(shared("rfc7520-cookbook/jwk").join(name));
+        parse_jwk(&v).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
 }

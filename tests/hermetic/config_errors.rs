@@ -1,14 +1,6 @@
 //! Configuration errors name the field path and what was expected; nothing
 //! is silently defaulted and nothing panics.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use jwe_authn::config::CompiledConfig;
 use serde_json::{json, Value};
 

@@ -2,17 +2,7 @@
 //! the precise internal reason, so a test cannot pass by failing for the
 //! wrong cause.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::*;
+use crate::common::*;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::error::Reason;
 use jwe_authn::jose::alg::{

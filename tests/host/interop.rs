@@ -10,14 +10,6 @@
 //! it). It fails when jose is missing rather than skip, unless
 //! `JWE_AUTHN_SKIP_INTEROP=1` says so explicitly.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::error::Reason;
 use jwe_authn::pipeline::verify_token;

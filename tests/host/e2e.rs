@@ -1,19 +1,9 @@
-//! End to end, in a real Envoy (see `tests/e2e/harness.rs`): the filter as
+//! End to end, in a real Envoy (see `tests/host/harness.rs`): the filter as
 //! users load it, with `envoy/envoy.yaml` itself.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+use crate::harness;
 
-mod common;
-#[path = "e2e/harness.rs"]
-mod harness;
-
-use common::{encrypt_jws, mint};
+use crate::common::{encrypt_jws, mint};
 use harness::{demo_key, now, Envoy};
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,

@@ -4,22 +4,10 @@
 //! refetch rate limit, failed and malformed fetches keeping the last good
 //! keys, and a slow server hitting the timeout.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+use crate::idp;
 
-mod common;
-#[path = "e2e/harness.rs"]
-mod harness;
-#[path = "e2e/idp.rs"]
-mod idp;
-
-use common::mint;
-use harness::{demo_key, Envoy};
+use crate::common::mint;
+use crate::harness::{demo_key, Envoy};
 use idp::*;
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,

@@ -5,14 +5,6 @@
 //! in the table as in its doc comment. Nor can its map of the host glue
 //! (`src/filter/`): every file is in it, and what it says of them holds.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use std::collections::{BTreeMap, BTreeSet};
 
 fn read(path: &str) -> String {

@@ -65,17 +65,7 @@
 //!   one open deviation of this suite and the test asserts they stay
 //!   rejected.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::{compile, config_value, key, private, public};
+use crate::common::{compile, config_value, key, private, public};
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decrypt;
 use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};

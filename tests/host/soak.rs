@@ -7,24 +7,12 @@
 //!
 //! Pass: no 5xx and no connection failure, every valid request 200 and every
 //! invalid one 401 (or 503 when the cold-path budget shed it, which is the
-//! budget doing its job: tests/admission.rs), no Wasm VM created after start (a VM that panics is
-//! replaced or fails requests), and the workers' VM memory flat after the
-//! warm-up.
+//! budget doing its job: tests/host/admission.rs), no Wasm VM created
+//! after start (a VM that panics is replaced or fails requests), and the
+//! workers' VM memory flat after the warm-up.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-#[path = "e2e/harness.rs"]
-mod harness;
-
-use common::{key, mint, private};
-use harness::{demo_key, http, now, Envoy};
+use crate::common::{key, mint, private};
+use crate::harness::{demo_key, http, now, Envoy};
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };

@@ -4,17 +4,7 @@
 //! Istio WasmPlugin matches its schema, the OCI layout is consistent, and the
 //! docker-compose files are complete and their Envoy config runs for real.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-#[path = "e2e/harness.rs"]
-mod harness;
+use crate::harness;
 
 use harness::{root, Envoy};
 use jwe_authn::config::CompiledConfig;

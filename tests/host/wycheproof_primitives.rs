@@ -6,17 +6,7 @@
 //! uses (other IV or tag sizes, keys under 2048 bits, OAEP labels) are
 //! skipped, each with the reason, and every test asserts it checked vectors.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::{read_json, shared};
+use crate::common::{read_json, shared};
 use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use jwe_authn::jose::jwe::{aeskw, content, ecdh, rsaoaep};
 use jwe_authn::jose::jwk::{parse_jwk, parse_public_jwk_value, EcKey, Key, OkpKey, RsaKey};

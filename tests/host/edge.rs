@@ -6,20 +6,8 @@
 //! HTTP connection manager's protection as we ship it, and with it taken out,
 //! to show that the filter alone fails closed.
 
-// Tests unwrap and index freely: a panic here is a failed test.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-#[path = "e2e/harness.rs"]
-mod harness;
-
-use common::mint;
-use harness::{demo_key, now, Envoy};
+use crate::common::mint;
+use crate::harness::{demo_key, now, Envoy};
 use jwe_authn::jose::alg::{
     ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
 };
