@@ -493,3 +493,18 @@ fn defaults_are_read_from_doc_comments_and_rows() {
         assert!(paths.contains(p), "{p}: {paths:?}");
     }
 }
+
+#[test]
+fn every_denial_counter_is_in_the_stats_paragraph() {
+    let readme = read("README.md");
+    let start = readme.find("**Stats**").expect("a **Stats** paragraph");
+    let paragraph = &readme[start..];
+    let paragraph = &paragraph[..paragraph.find("\n\n").unwrap_or(paragraph.len())];
+    for stat in jwe_authn::error::Stat::ALL {
+        assert!(
+            paragraph.contains(&format!("`{}`", stat.name())),
+            "README's Stats paragraph does not name `{}`",
+            stat.name()
+        );
+    }
+}

@@ -20,11 +20,11 @@ use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::{decide, Decision};
 use jwe_authn::extract::Request;
+use jwe_authn::fetch_schedule::FetchSchedule;
 use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use jwe_authn::jose::jwe::encrypt::encrypt_compact;
 use jwe_authn::jose::jwk::{parse_jwk, Jwk};
 use jwe_authn::jose::jws::sign_compact;
-use jwe_authn::fetch_schedule::FetchSchedule;
 use serde_json::{json, Map, Value};
 
 /// Seconds since the epoch used as "now" (the tokens are valid then).
