@@ -50,7 +50,7 @@ pub struct Worker {
 fn pseudo<'h>(headers: &[(&'h str, &'h str)], name: &str) -> &'h str {
     headers
         .iter()
-        .find(|(n, _)| *n == name)
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|&(_, v)| v)
         .unwrap_or_default()
 }
