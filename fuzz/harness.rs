@@ -85,6 +85,7 @@ fn decide_twice(token: &str) {
         method: "GET",
         path: "/orders",
         headers: &headers,
+        ..Default::default()
     };
     let mut cache = Cache::new(16, 300);
     let mut keys = FetchSchedule::new(config);

@@ -15,7 +15,7 @@
 
 use crate::admission::Gate;
 use crate::cache::Cache;
-use crate::config::request::{CompiledRule, PathMatch, Requirement, Source};
+use crate::config::request::{CompiledRule, Requirement, Source};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::extract::{self, Found, Request};
@@ -130,15 +130,6 @@ enum Checked<'c> {
     Done(Decision<'c>),
     Wait(usize, WaitFor),
 }
-
-/// Without rules, or when none matches: a valid token from any provider.
-const DEFAULT_RULE: CompiledRule = CompiledRule {
-    path: PathMatch::Prefix(String::new()),
-    methods: Vec::new(),
-    requires: Requirement::Any,
-    allow_missing: false,
-    required_claims: Vec::new(),
-};
 
 fn deny<'c>(
     config: &CompiledConfig,
@@ -325,12 +316,25 @@ pub fn decide<'c>(
             return deny(config, Reason::Path(detail), None, None, CacheUse::None);
         }
     }
-    let default_rule = DEFAULT_RULE;
-    let rule = config
-        .rules
-        .iter()
-        .find(|r| r.matches(request.method, request.path))
-        .unwrap_or(&default_rule);
+    // The route's own requirement comes first, then the rules, then the
+    // default: a valid token from any provider.
+    let (from_route, default_rule);
+    let rule = match request.route_metadata.filter(|_| config.route_metadata) {
+        Some(bytes) => match config.route_requirement(bytes) {
+            Ok(rule) => {
+                from_route = rule;
+                &from_route
+            }
+            Err(detail) => {
+                let reason = Reason::RouteRequirement(detail);
+                return deny(config, reason, None, None, CacheUse::None);
+            }
+        },
+        None => config.rules.iter().find(|r| r.matches(request)).unwrap_or({
+            default_rule = CompiledRule::DEFAULT;
+            &default_rule
+        }),
+    };
     if rule.requires == Requirement::Allow {
         return anonymous(config, request);
     }
@@ -356,7 +360,7 @@ pub fn decide<'c>(
             return Decision::Wait(Parked {
                 provider,
                 why,
-                rule: config.rules.iter().position(|r| std::ptr::eq(r, rule)),
+                rule: Box::new(rule.clone()),
                 token: found.token.to_string(),
                 timeout_ms: keys.wait_timeout_ms(provider, why),
                 edits,
@@ -411,17 +415,7 @@ pub fn redecide<'c>(
     keys: &mut FetchSchedule,
     gate: &mut dyn Gate,
 ) -> Redecided<'c> {
-    let default_rule = DEFAULT_RULE;
-    let rule = match parked.rule {
-        None => &default_rule,
-        Some(i) => match config.rules.get(i) {
-            Some(rule) => rule,
-            // Not from this configuration: fail closed.
-            None => {
-                return Redecided::Done(Decision::Deny(denial(config, parked.why.timeout_reason())))
-            }
-        },
-    };
+    let rule = &parked.rule;
     let (verified, cache_use) =
         match check_token(rule, &parked.token, now, config, cache, keys, gate) {
             Checked::Accepted(verified, cache_use) => (verified, cache_use),

@@ -59,6 +59,10 @@ pub enum Reason {
     /// or this source's share of it: 503 with `retry-after`, so a client
     /// retries rather than re-authenticates.
     Overloaded(Shed),
+    /// The route Envoy chose carries a requirement in its metadata that is
+    /// not a valid one (`route_metadata`): the route is misconfigured, so
+    /// its requests are refused (500), never let through.
+    RouteRequirement(&'static str),
 }
 
 impl Reason {
@@ -81,6 +85,7 @@ impl Reason {
             Reason::Ambiguous(_) => Stat::Ambiguous,
             Reason::RevocationUnavailable => Stat::RevocationUnavailable,
             Reason::Overloaded(_) => Stat::Overloaded,
+            Reason::RouteRequirement(_) => Stat::RouteRequirement,
         }
     }
 
@@ -100,7 +105,8 @@ impl Reason {
             | Reason::Signature(d)
             | Reason::Claims(d)
             | Reason::Path(d)
-            | Reason::Ambiguous(d) => d,
+            | Reason::Ambiguous(d)
+            | Reason::RouteRequirement(d) => d,
             Reason::Expired => "token expired",
             Reason::NotYetValid => "token not yet valid",
             Reason::Issuer => "issuer unknown",
@@ -126,6 +132,7 @@ impl Reason {
             Reason::Missing => Answer::TokenRequired,
             Reason::Path(_) => Answer::InvalidRequest,
             Reason::Overloaded(_) => Answer::TemporarilyUnavailable,
+            Reason::RouteRequirement(_) => Answer::Misconfigured,
             Reason::Forbidden => Answer::InsufficientScope,
             Reason::TooLarge
             | Reason::Malformed(_)
@@ -170,6 +177,9 @@ pub enum Answer {
     /// 503 `temporarily_unavailable`, no challenge, `retry-after`: retry
     /// shortly with the same token.
     TemporarilyUnavailable,
+    /// 500 `server_error`, no challenge: the route's requirement is not a
+    /// valid one (the operator's error, not the client's).
+    Misconfigured,
 }
 
 impl Answer {
@@ -180,6 +190,7 @@ impl Answer {
             Answer::InsufficientScope => 403,
             Answer::InvalidRequest => 400,
             Answer::TemporarilyUnavailable => 503,
+            Answer::Misconfigured => 500,
         }
     }
 
@@ -191,6 +202,7 @@ impl Answer {
             Answer::InsufficientScope => Some("insufficient_scope"),
             Answer::InvalidRequest => Some("invalid_request"),
             Answer::TemporarilyUnavailable => Some("temporarily_unavailable"),
+            Answer::Misconfigured => Some("server_error"),
         }
     }
 
@@ -212,6 +224,9 @@ impl Answer {
             Answer::TemporarilyUnavailable => {
                 r#"{"error":"temporarily_unavailable","error_description":"too many new tokens at once; retry shortly"}"#
             }
+            Answer::Misconfigured => {
+                r#"{"error":"server_error","error_description":"the route's authentication requirement is misconfigured"}"#
+            }
         }
     }
 
@@ -226,7 +241,7 @@ impl Answer {
             Answer::InsufficientScope => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"insufficient_scope\", error_description=\"the token does not grant access to this resource\""
             )),
-            Answer::InvalidRequest | Answer::TemporarilyUnavailable => None,
+            Answer::InvalidRequest | Answer::TemporarilyUnavailable | Answer::Misconfigured => None,
         }
     }
 
@@ -256,12 +271,13 @@ pub enum Stat {
     Ambiguous,
     RevocationUnavailable,
     Overloaded,
+    RouteRequirement,
 }
 
 impl Stat {
     /// Every counter, each once, in [`Stat::index`] order (the filter
     /// defines them all at start; a test ties this list to the enum).
-    pub const ALL: [Stat; 16] = [
+    pub const ALL: [Stat; 17] = [
         Stat::Missing,
         Stat::TooLarge,
         Stat::Malformed,
@@ -278,6 +294,7 @@ impl Stat {
         Stat::Ambiguous,
         Stat::RevocationUnavailable,
         Stat::Overloaded,
+        Stat::RouteRequirement,
     ];
 
     /// This counter's place in [`Stat::ALL`].
@@ -299,6 +316,7 @@ impl Stat {
             Stat::Ambiguous => 13,
             Stat::RevocationUnavailable => 14,
             Stat::Overloaded => 15,
+            Stat::RouteRequirement => 16,
         }
     }
 
@@ -321,6 +339,7 @@ impl Stat {
             Stat::Ambiguous => "ambiguous",
             Stat::RevocationUnavailable => "revocation_unavailable",
             Stat::Overloaded => "overloaded",
+            Stat::RouteRequirement => "route_requirement",
         }
     }
 }
@@ -413,6 +432,7 @@ mod tests {
             Reason::RevocationUnavailable,
             Reason::Overloaded(Shed::Budget),
             Reason::Overloaded(Shed::SourceShare),
+            Reason::RouteRequirement("q"),
         ];
         for r in reasons {
             assert!(Stat::ALL.contains(&r.counter()), "{r:?} counted nowhere");

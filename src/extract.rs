@@ -13,7 +13,7 @@ use crate::config::request::Source;
 use crate::error::Reason;
 
 /// The parts of a request the core looks at, as the host read them.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Request<'a> {
     /// `:method`.
     pub method: &'a str,
@@ -24,6 +24,12 @@ pub struct Request<'a> {
     /// the sources, `cookie`, the pseudo-headers rules read, and any managed
     /// header or a spelling of one with `_` for `-`).
     pub headers: &'a [(&'a str, &'a str)],
+    /// The name of the route Envoy chose (`xds.route_name`), when a rule
+    /// matches on it ([`crate::config::CompiledConfig::reads_route_name`]).
+    pub route_name: Option<&'a str>,
+    /// The route's `metadata.filter_metadata.jwe_authn`, as the host
+    /// serialized it, when `route_metadata` is on and the route has one.
+    pub route_metadata: Option<&'a [u8]>,
 }
 
 /// A header value as the core reads it: bytes that are not UTF-8 become
@@ -467,6 +473,7 @@ mod tests {
             method: "GET",
             path,
             headers,
+            ..Default::default()
         }
     }
 

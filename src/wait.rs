@@ -28,6 +28,7 @@
 //!
 //! Time is an argument, in milliseconds since the epoch.
 
+use crate::config::request::CompiledRule;
 use crate::error::Reason;
 use crate::verify::NO_KEY_FITS;
 use std::collections::VecDeque;
@@ -85,8 +86,9 @@ pub struct Parked {
     /// The provider whose keys or list it waits for (index in the configuration).
     pub provider: usize,
     pub why: WaitFor,
-    /// The index of the route rule that matched (`None`: the default rule).
-    pub rule: Option<usize>,
+    /// The rule that matched (configured, from the route's metadata, or
+    /// the default).
+    pub rule: Box<CompiledRule>,
     /// The token (at most `max_token_bytes`: longer ones never wait).
     pub token: String,
     /// How long it may wait, milliseconds.
@@ -314,7 +316,7 @@ mod tests {
         Parked {
             provider,
             why,
-            rule: Some(0),
+            rule: Box::new(CompiledRule::DEFAULT),
             token: "t".repeat(token_len),
             timeout_ms: 1000,
             edits: Edits::default(),

@@ -54,6 +54,10 @@ pub struct CompiledConfig {
     pub realm: String,
     /// Route rules, first match wins.
     pub rules: Vec<CompiledRule>,
+    /// A rule matches on Envoy's route name: the host reads it.
+    pub reads_route_name: bool,
+    /// Requirements are read from the route's metadata (`route_metadata`).
+    pub route_metadata: bool,
     /// How `;` in a path is treated (`path_parameters`).
     pub path_parameters: crate::path::Parameters,
     /// Every header a provider may set: stripped from each request.
@@ -222,6 +226,10 @@ impl CompiledConfig {
             signature,
             sources,
             realm: config.realm,
+            reads_route_name: rules
+                .iter()
+                .any(|r| matches!(r.matcher, request::RuleMatch::RouteName(_))),
+            route_metadata: config.route_metadata,
             rules,
             path_parameters,
             managed_headers,
@@ -257,6 +265,14 @@ impl CompiledConfig {
                 _ => None,
             }))
             .any(|wanted| crate::extract::same_name_for_cgi(name, wanted))
+    }
+
+    /// The requirement a route's metadata carries (serialized by the host:
+    /// [`request::route_requirement`]), or why it is none.
+    pub fn route_requirement(&self, bytes: &[u8]) -> Result<CompiledRule, &'static str> {
+        request::route_requirement(bytes, &|name| {
+            self.providers.iter().position(|p| p.name == name)
+        })
     }
 
     /// The provider whose issuer is exactly `iss`.

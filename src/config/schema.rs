@@ -63,6 +63,14 @@ pub struct Config {
     /// chosen (see README, Security).
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Take a route's requirement from Envoy's route table when the route
+    /// carries one: `metadata.filter_metadata.jwe_authn` with `requires`,
+    /// `allow_missing` and `required_claims` as in a rule. It comes before
+    /// `rules`; a route without one falls to `rules`, then to the default
+    /// (a valid token from any provider). Default false (reading it is a
+    /// host call on every request).
+    #[serde(default)]
+    pub route_metadata: bool,
     /// How a `;` in the path is treated when rules are matched: `refuse`
     /// (400, since upstreams disagree on path parameters) or `literal` (an
     /// ordinary character, as Go, Python and Node upstreams treat it).
@@ -159,9 +167,9 @@ pub struct Rule {
     pub required_claims: BTreeMap<String, Vec<String>>,
 }
 
-/// A route matcher: exactly one of `prefix`, `path_separated_prefix` and
-/// `path`, optional methods. As in Envoy's `RouteMatch`; the query string is
-/// ignored by all three.
+/// A route matcher: exactly one of `prefix`, `path_separated_prefix`,
+/// `path` and `route_name`, optional methods. As in Envoy's `RouteMatch`;
+/// the query string is ignored by the three path matchers.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
@@ -177,6 +185,11 @@ pub struct RouteMatch {
     /// Exact path. Default none.
     #[serde(default)]
     pub path: Option<String>,
+    /// The name of the route Envoy chose (`xds.route_name`), exactly: the
+    /// rule follows Envoy's own matching (case-insensitive routes, headers,
+    /// regexes). Default none.
+    #[serde(default)]
+    pub route_name: Option<String>,
     /// HTTP methods. Default `[]`: any method. `GET` also covers `HEAD`
     /// (servers answer `HEAD` with their `GET` handler).
     #[serde(default)]

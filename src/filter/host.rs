@@ -245,17 +245,35 @@ pub fn set_request_header(name: &str, value: Option<&str>) {
 /// cold-path budget asks for it only when a token needs cold-path work.
 pub fn source_address() -> Option<String> {
     // The ABI's serialization of the path ["source", "address"].
-    const PATH: &[u8] = b"source\0address";
+    String::from_utf8(property(b"source\0address")?).ok()
+}
+
+/// The name of the route Envoy chose for the current request
+/// (`xds.route_name`); `None` when there is none or it is not UTF-8.
+pub fn route_name() -> Option<String> {
+    String::from_utf8(property(b"xds\0route_name")?).ok()
+}
+
+/// The current route's `metadata.filter_metadata.jwe_authn`, serialized by
+/// Envoy (a map of pairs); `None` when the route has none. The core
+/// bounds its size and refuses what is not a requirement.
+pub fn route_requirement() -> Option<Vec<u8>> {
+    property(b"xds\0route_metadata\0filter_metadata\0jwe_authn")
+}
+
+/// The property at `path` (the ABI's serialization of a path: its
+/// segments joined by NUL bytes), as the host serializes its value; `None`
+/// when the host has none.
+pub fn property(path: &[u8]) -> Option<Vec<u8>> {
     let mut data: *mut u8 = null_mut();
     let mut size: usize = 0;
-    // SAFETY: as for `buffer`; `PATH` outlives the call.
-    let bytes = unsafe {
-        match proxy_get_property(PATH.as_ptr(), PATH.len(), &mut data, &mut size) {
-            OK => handed_over(data, size)?,
-            _ => return None,
+    // SAFETY: as for `buffer`; `path` outlives the call.
+    unsafe {
+        match proxy_get_property(path.as_ptr(), path.len(), &mut data, &mut size) {
+            OK => handed_over(data, size),
+            _ => None,
         }
-    };
-    String::from_utf8(bytes).ok()
+    }
 }
 
 /// Filter state `name` of the current request (Envoy stores it under

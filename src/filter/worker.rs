@@ -162,10 +162,24 @@ impl Worker {
             let _ = host::send_response(400, &[], b"jwe_authn: bad headers");
             return Handled::Answered;
         };
+        // Route properties only when the configuration uses them: each is
+        // a host call that hands data back.
+        let route_name = self
+            .config
+            .reads_route_name
+            .then(host::route_name)
+            .flatten();
+        let route_metadata = self
+            .config
+            .route_metadata
+            .then(host::route_requirement)
+            .flatten();
         let request = Request {
             method: pseudo(&headers, ":method"),
             path: pseudo(&headers, ":path"),
             headers: &headers,
+            route_name: route_name.as_deref(),
+            route_metadata: route_metadata.as_deref(),
         };
         let now_ms = host::now_ms();
         match self.decide(&request, now_ms) {

@@ -492,3 +492,27 @@ fn p256_private_pem() -> String {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_route_name_rule_is_one_matcher_and_a_real_name() {
+    let rule = |m: Value| {
+        let mut c = base();
+        c["rules"] = json!([{"match": m, "requires": "idp"}]);
+        c
+    };
+    assert!(CompiledConfig::from_json(&rule(json!({"route_name": "admin"})).to_string()).is_ok());
+    let (path, text) = error_for(rule(json!({"route_name": "admin", "prefix": "/a"})));
+    assert_eq!(path, "rules[0].match");
+    assert!(text.contains("route_name"), "{text}");
+    assert_eq!(
+        error_for(rule(json!({"route_name": ""}))).0,
+        "rules[0].match.route_name"
+    );
+    assert_eq!(
+        error_for(rule(json!({"route_name": "a\nb"}))).0,
+        "rules[0].match.route_name"
+    );
+    let mut c = base();
+    c["route_metadata"] = json!("yes");
+    assert_eq!(error_for(c).0, "route_metadata");
+}

@@ -78,6 +78,7 @@ fn run<'s>(
             method,
             path,
             headers,
+            ..Default::default()
         },
         NOW,
         &s.config,
@@ -546,6 +547,7 @@ fn a_rule_for_one_provider_refuses_another() {
         method: "GET",
         path,
         headers: &headers,
+        ..Default::default()
     };
     assert!(matches!(
         decide_local(&req("/b"), NOW, &config, &mut cache),
@@ -587,6 +589,7 @@ fn a_fetched_key_restricted_to_encryption_does_not_verify() {
             method: "GET",
             path: "/",
             headers: &headers,
+            ..Default::default()
         };
         jwe_authn::decide::decide(
             &request,
@@ -649,6 +652,7 @@ fn revocation_applies_after_verification_and_on_cache_hits() {
         method: "GET",
         path: "/",
         headers: &headers,
+        ..Default::default()
     };
     let mut cache = Cache::new(10, 300);
     assert!(
@@ -780,6 +784,7 @@ fn a_token_is_verified_once_across_workers() {
             method: "GET",
             path: "/",
             headers: &[("authorization", short.as_str())],
+            ..Default::default()
         },
         NOW + 1 + s.config.clock_skew_seconds + 1,
         &s.config,
@@ -860,6 +865,7 @@ fn a_request_waits_for_the_first_revocation_list_then_is_decided_again() {
         method: "GET",
         path: &path,
         headers: &headers,
+        ..Default::default()
     };
     let decision = jwe_authn::decide::decide(
         &request,

@@ -9,11 +9,7 @@
 //!
 //! These are functional tests: speed under a flood is `make flood`'s.
 
-use crate::common::mint;
-use crate::harness::{demo_key, http_from, now, Envoy, Response};
-use jwe_authn::jose::alg::{
-    ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
-};
+use crate::harness::{demo_token, http_from, now, Envoy, Response};
 use serde_json::json;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,14 +25,7 @@ fn fresh() -> String {
     let n = N.fetch_add(1, Ordering::Relaxed);
     let claims = json!({"iss": "https://idp.demo.example", "sub": format!("user-{n}"),
         "aud": "orders-api", "scope": "orders:read", "exp": now() + 600, "iat": now()});
-    mint(
-        Sig::EdDsa,
-        &demo_key("sign.jwk"),
-        Alg::EcdhEsA256Kw,
-        Enc::A256Gcm,
-        &demo_key("encrypt.pub.jwk"),
-        &claims,
-    )
+    demo_token(&claims)
 }
 
 /// The demo configuration with this `admission` object.

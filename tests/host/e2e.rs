@@ -16,14 +16,7 @@ fn claims(scope: &str) -> Value {
 }
 
 fn token(claims: &Value) -> String {
-    mint(
-        Sig::EdDsa,
-        &demo_key("sign.jwk"),
-        Alg::EcdhEsA256Kw,
-        Enc::A256Gcm,
-        &demo_key("encrypt.pub.jwk"),
-        claims,
-    )
+    harness::demo_token(claims)
 }
 
 fn bearer(token: &str) -> String {

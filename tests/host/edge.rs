@@ -6,24 +6,13 @@
 //! HTTP connection manager's protection as we ship it, and with it taken out,
 //! to show that the filter alone fails closed.
 
-use crate::common::mint;
-use crate::harness::{demo_key, now, Envoy};
-use jwe_authn::jose::alg::{
-    ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
-};
+use crate::harness::{demo_token, now, Envoy};
 use serde_json::{json, Value};
 
 fn token(scope: &str) -> String {
     let claims: Value = json!({"iss": "https://idp.demo.example", "sub": "alice", "aud": "orders-api",
         "scope": scope, "exp": now() + 600, "iat": now()});
-    mint(
-        Sig::EdDsa,
-        &demo_key("sign.jwk"),
-        Alg::EcdhEsA256Kw,
-        Enc::A256Gcm,
-        &demo_key("encrypt.pub.jwk"),
-        &claims,
-    )
+    demo_token(&claims)
 }
 
 /// The shipped configuration without the connection manager's path and

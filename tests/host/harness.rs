@@ -19,6 +19,23 @@ pub fn demo_key(name: &str) -> jwe_authn::jose::jwk::Jwk {
 }
 
 /// The wall clock in seconds: Envoy validates against the real time.
+/// A token for the demo configuration (`envoy/envoy.yaml`) with `claims`:
+/// EdDSA with the demo signing key, then ECDH-ES+A256KW / A256GCM to the
+/// demo encryption key.
+pub fn demo_token(claims: &serde_json::Value) -> String {
+    use jwe_authn::jose::alg::{
+        ContentEncryptionAlg as Enc, KeyManagementAlg as Alg, SignatureAlg as Sig,
+    };
+    crate::common::mint(
+        Sig::EdDsa,
+        &demo_key("sign.jwk"),
+        Alg::EcdhEsA256Kw,
+        Enc::A256Gcm,
+        &demo_key("encrypt.pub.jwk"),
+        claims,
+    )
+}
+
 pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -26,6 +26,7 @@ mod edge;
 mod interop;
 mod remote_jwks;
 mod rfc_vectors;
+mod routing;
 mod rsa_key_limits;
 mod soak;
 mod waiting;

@@ -57,6 +57,7 @@ impl Case {
             method: "GET",
             path: "/orders",
             headers: &[("authorization", self.authorization.as_str())],
+            ..Default::default()
         };
         matches!(
             decide(&request, NOW, &self.config, cache, keys, &mut Unmetered),
