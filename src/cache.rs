@@ -117,6 +117,10 @@ struct Entry {
     verified: Rc<Authenticated>,
     /// Last second (inclusive) this entry may be used.
     until: u64,
+    /// Its place in the insertion order ([`Cache::order`]): a queued
+    /// token whose number is not its entry's is a stale place, left by an
+    /// entry that expired.
+    seq: u64,
 }
 
 /// Entries by their token's [`TailHasher`] hash; a bucket holds more than
@@ -150,8 +154,9 @@ impl Entries {
             .find(|e| same_token(&e.token, token))
     }
 
-    fn contains(&self, token: &str) -> bool {
-        self.get(token).is_some()
+    /// True when `token`'s entry is the one queued as number `seq`.
+    fn holds(&self, token: &str, seq: u64) -> bool {
+        self.get(token).is_some_and(|e| e.seq == seq)
     }
 
     fn insert(&mut self, entry: Entry) {
@@ -178,8 +183,11 @@ impl Entries {
 /// A bounded, expiring cache of verified tokens (one per Envoy worker).
 pub struct Cache {
     entries: Entries,
-    /// Insertion order, for eviction; may hold tokens already removed.
-    order: VecDeque<Rc<str>>,
+    /// Insertion order, for eviction: (token, number). May hold stale
+    /// places (tokens removed on expiry, or since queued again).
+    order: VecDeque<(Rc<str>, u64)>,
+    /// The next entry's number.
+    next_seq: u64,
     max_entries: usize,
     ttl_seconds: u64,
     /// The cross-worker layer, if any.
@@ -192,6 +200,7 @@ impl Cache {
         Cache {
             entries: Entries::default(),
             order: VecDeque::new(),
+            next_seq: 0,
             max_entries,
             ttl_seconds,
             shared: None,
@@ -273,22 +282,28 @@ impl Cache {
             return;
         }
         let k: Rc<str> = Rc::from(token);
+        // Evict the oldest live entries; a stale place evicts nothing.
         while self.entries.len >= self.max_entries {
             match self.order.pop_front() {
-                Some(old) => self.entries.remove(&old),
+                Some((old, seq)) if self.entries.holds(&old, seq) => self.entries.remove(&old),
+                Some(_) => {}
                 None => break,
             }
         }
-        self.order.push_back(Rc::clone(&k));
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        self.order.push_back((Rc::clone(&k), seq));
         self.entries.insert(Entry {
             token: k,
             verified,
             until,
+            seq,
         });
-        // Keys removed on expiry stay in `order`; keep it bounded.
+        // Stale places stay in `order` until evicted; keep it within twice
+        // the live entries (at most once every `max_entries` inserts).
         if self.order.len() > self.max_entries.saturating_mul(2) {
             let entries = &self.entries;
-            self.order.retain(|k| entries.contains(k));
+            self.order.retain(|(k, seq)| entries.holds(k, *seq));
         }
     }
 }
@@ -342,6 +357,41 @@ mod tests {
             let _ = c.get(&format!("e{i}"), 1001);
         }
         assert!(c.order.len() <= 6);
+    }
+
+    #[test]
+    fn a_token_verified_again_after_expiry_is_queued_once() {
+        // A long-lived token cached for `ttl` at a time: each expiry and
+        // re-verification must not leave another copy in the order queue
+        // (each copy held the whole token: memory grew with the token's
+        // lifetime ÷ ttl, for every user).
+        let mut c = Cache::new(4, 10);
+        for round in 0..100u64 {
+            let now = 1000 + round * 11;
+            for user in 0..4 {
+                let t = format!("long-lived-{user}");
+                if c.get(&t, now).is_none() {
+                    c.insert(&t, verified("x"), now, None);
+                }
+            }
+            assert!(c.order.len() <= 8, "round {round}: {}", c.order.len());
+        }
+        assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn a_stale_place_in_the_queue_does_not_evict_a_fresh_entry() {
+        let mut c = Cache::new(2, 10);
+        c.insert("a", verified("a"), 0, None);
+        c.insert("b", verified("b"), 1, None);
+        // `a` expires and is verified again: now the newest entry.
+        assert!(c.get("a", 11).is_none());
+        c.insert("a", verified("a"), 11, None);
+        // Full: the oldest entry (`b`) goes, not the fresh `a`.
+        c.insert("c", verified("c"), 11, None);
+        assert!(c.get("a", 11).is_some(), "the newest entry was evicted");
+        assert!(c.get("b", 11).is_none());
+        assert!(c.get("c", 11).is_some());
     }
 
     #[test]
