@@ -14,6 +14,7 @@
 //! ([`crate::wait`]) says its provider's state changed.
 
 use crate::admission::Gate;
+use crate::bind;
 use crate::cache::Cache;
 use crate::config::request::{CompiledRule, Requirement, Source};
 use crate::config::CompiledConfig;
@@ -24,7 +25,7 @@ use crate::forward::{claim, Authenticated};
 use crate::path;
 use crate::pipeline;
 use crate::verify::NO_KEY_FITS;
-use crate::wait::{Edits, Parked, WaitFor};
+use crate::wait::{Edits, Parked, Presented, WaitFor};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -345,8 +346,8 @@ pub fn decide<'c>(
         Err(reason) => return deny(config, reason, None, None, CacheUse::None),
     };
 
-    let (verified, cache_use) = match check_token(rule, found.token, now, config, cache, keys, gate)
-    {
+    let checked = check_token(rule, found.token, request, now, config, cache, keys, gate);
+    let (verified, cache_use) = match checked {
         Checked::Accepted(verified, cache_use) => (verified, cache_use),
         Checked::Done(decision) => return decision,
         Checked::Wait(provider, why) => {
@@ -364,6 +365,7 @@ pub fn decide<'c>(
                 token: found.token.to_string(),
                 timeout_ms: keys.wait_timeout_ms(provider, why),
                 edits,
+                presented: presented(config, request),
             });
         }
     };
@@ -400,6 +402,29 @@ fn allowed<'c>(
     })
 }
 
+/// What a request that waits must keep for [`bind`]: the connection's
+/// certificate digest and the values of the trusted certificate headers.
+fn presented(config: &CompiledConfig, request: &Request<'_>) -> Presented {
+    let mut names: Vec<&str> = Vec::new();
+    for p in &config.providers {
+        if let Some((name, _)) = p.certificate_bound.as_ref().and_then(|c| c.header.as_ref()) {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    let mut headers = Vec::new();
+    for name in names {
+        for value in request.values(name) {
+            headers.push((name.to_string(), value.to_string()));
+        }
+    }
+    Presented {
+        peer_certificate_sha256: request.peer_certificate_sha256.map(str::to_string),
+        headers,
+    }
+}
+
 fn owned(names: Vec<Cow<'_, str>>) -> Vec<String> {
     names.into_iter().map(Cow::into_owned).collect()
 }
@@ -416,12 +441,31 @@ pub fn redecide<'c>(
     gate: &mut dyn Gate,
 ) -> Redecided<'c> {
     let rule = &parked.rule;
-    let (verified, cache_use) =
-        match check_token(rule, &parked.token, now, config, cache, keys, gate) {
-            Checked::Accepted(verified, cache_use) => (verified, cache_use),
-            Checked::Done(decision) => return Redecided::Done(decision),
-            Checked::Wait(_, why) => return Redecided::Wait(why),
-        };
+    let headers: Vec<(&str, &str)> = parked
+        .presented
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let request = Request {
+        headers: &headers,
+        peer_certificate_sha256: parked.presented.peer_certificate_sha256.as_deref(),
+        ..Default::default()
+    };
+    let (verified, cache_use) = match check_token(
+        rule,
+        &parked.token,
+        &request,
+        now,
+        config,
+        cache,
+        keys,
+        gate,
+    ) {
+        Checked::Accepted(verified, cache_use) => (verified, cache_use),
+        Checked::Done(decision) => return Redecided::Done(decision),
+        Checked::Wait(_, why) => return Redecided::Wait(why),
+    };
     // Every managed header the request carried goes, even one this decision
     // sets (removed, then set: the same result as for a fresh request).
     let edits = &parked.edits;
@@ -436,11 +480,15 @@ pub fn redecide<'c>(
 }
 
 /// Everything about `token` under `rule` that does not depend on the rest
-/// of the request: the caches or the pipeline, revocation, the rule's
-/// provider and `required_claims`.
+/// of the request but what binds the token to its client (`presented`):
+/// the caches or the pipeline, revocation, the rule's provider, the
+/// binding ([`bind`]) and `required_claims`.
+// The worker's three pieces of state are separate borrows on purpose.
+#[allow(clippy::too_many_arguments)]
 fn check_token<'c>(
     rule: &CompiledRule,
     token: &str,
+    presented: &Request<'_>,
     now: u64,
     config: &'c CompiledConfig,
     cache: &mut Cache,
@@ -502,6 +550,15 @@ fn check_token<'c>(
     if let Requirement::Provider(i) = rule.requires {
         if i != verified.provider {
             return done(Reason::Issuer, None, None, cache_use);
+        }
+    }
+    let binding = config
+        .providers
+        .get(verified.provider)
+        .and_then(|p| p.certificate_bound.as_ref());
+    if let Some(binding) = binding {
+        if let Err(reason) = bind::certificate(binding, &accepted.claims, presented) {
+            return done(reason, None, None, cache_use);
         }
     }
     if !rule

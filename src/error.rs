@@ -63,6 +63,21 @@ pub enum Reason {
     /// not a valid one (`route_metadata`): the route is misconfigured, so
     /// its requests are refused (500), never let through.
     RouteRequirement(&'static str),
+    /// A certificate-bound token (RFC 8705) from a client without that
+    /// certificate, or an unbound token where binding is required.
+    Certificate(CertificateFailure),
+}
+
+/// Why a token's certificate binding failed ([`Reason::Certificate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateFailure {
+    /// The client presented no certificate (plain HTTP, TLS without a
+    /// client certificate, or no usable trusted header).
+    Missing,
+    /// The client's certificate is not the one the token is bound to.
+    Mismatch,
+    /// The token is not bound, and the provider requires binding.
+    Unbound,
 }
 
 impl Reason {
@@ -86,6 +101,9 @@ impl Reason {
             Reason::RevocationUnavailable => Stat::RevocationUnavailable,
             Reason::Overloaded(_) => Stat::Overloaded,
             Reason::RouteRequirement(_) => Stat::RouteRequirement,
+            Reason::Certificate(CertificateFailure::Missing) => Stat::CertificateMissing,
+            Reason::Certificate(CertificateFailure::Mismatch) => Stat::CertificateMismatch,
+            Reason::Certificate(CertificateFailure::Unbound) => Stat::CertificateUnbound,
         }
     }
 
@@ -119,6 +137,15 @@ impl Reason {
             Reason::Overloaded(Shed::SourceShare) => {
                 "this source has spent its share of the cold-path budget"
             }
+            Reason::Certificate(CertificateFailure::Missing) => {
+                "a certificate-bound token without a client certificate"
+            }
+            Reason::Certificate(CertificateFailure::Mismatch) => {
+                "the client certificate is not the one the token is bound to"
+            }
+            Reason::Certificate(CertificateFailure::Unbound) => {
+                "the token is not bound to a client certificate"
+            }
         }
     }
 
@@ -147,7 +174,8 @@ impl Reason {
             | Reason::Revoked
             | Reason::KeysUnavailable
             | Reason::Ambiguous(_)
-            | Reason::RevocationUnavailable => Answer::InvalidToken,
+            | Reason::RevocationUnavailable
+            | Reason::Certificate(_) => Answer::InvalidToken,
         }
     }
 
@@ -272,12 +300,15 @@ pub enum Stat {
     RevocationUnavailable,
     Overloaded,
     RouteRequirement,
+    CertificateMissing,
+    CertificateMismatch,
+    CertificateUnbound,
 }
 
 impl Stat {
     /// Every counter, each once, in [`Stat::index`] order (the filter
     /// defines them all at start; a test ties this list to the enum).
-    pub const ALL: [Stat; 17] = [
+    pub const ALL: [Stat; 20] = [
         Stat::Missing,
         Stat::TooLarge,
         Stat::Malformed,
@@ -295,6 +326,9 @@ impl Stat {
         Stat::RevocationUnavailable,
         Stat::Overloaded,
         Stat::RouteRequirement,
+        Stat::CertificateMissing,
+        Stat::CertificateMismatch,
+        Stat::CertificateUnbound,
     ];
 
     /// This counter's place in [`Stat::ALL`].
@@ -317,6 +351,9 @@ impl Stat {
             Stat::RevocationUnavailable => 14,
             Stat::Overloaded => 15,
             Stat::RouteRequirement => 16,
+            Stat::CertificateMissing => 17,
+            Stat::CertificateMismatch => 18,
+            Stat::CertificateUnbound => 19,
         }
     }
 
@@ -340,6 +377,9 @@ impl Stat {
             Stat::RevocationUnavailable => "revocation_unavailable",
             Stat::Overloaded => "overloaded",
             Stat::RouteRequirement => "route_requirement",
+            Stat::CertificateMissing => "certificate_missing",
+            Stat::CertificateMismatch => "certificate_mismatch",
+            Stat::CertificateUnbound => "certificate_unbound",
         }
     }
 }
@@ -433,6 +473,9 @@ mod tests {
             Reason::Overloaded(Shed::Budget),
             Reason::Overloaded(Shed::SourceShare),
             Reason::RouteRequirement("q"),
+            Reason::Certificate(CertificateFailure::Missing),
+            Reason::Certificate(CertificateFailure::Mismatch),
+            Reason::Certificate(CertificateFailure::Unbound),
         ];
         for r in reasons {
             assert!(Stat::ALL.contains(&r.counter()), "{r:?} counted nowhere");

@@ -30,6 +30,11 @@ pub struct Request<'a> {
     /// The route's `metadata.filter_metadata.jwe_authn`, as the host
     /// serialized it, when `route_metadata` is on and the route has one.
     pub route_metadata: Option<&'a [u8]>,
+    /// The SHA-256 digest (hex) of the downstream connection's client
+    /// certificate, when a provider binds tokens to it
+    /// ([`crate::config::CompiledConfig::reads_peer_certificate`]) and the
+    /// client sent one.
+    pub peer_certificate_sha256: Option<&'a str>,
 }
 
 /// A header value as the core reads it: bytes that are not UTF-8 become
@@ -314,15 +319,18 @@ fn single<'v>(
     }
 }
 
-/// `text` with its percent-escapes decoded, if they are well formed and
-/// the result is UTF-8.
-fn percent_decoded(text: &str) -> Option<String> {
+/// `text` with its percent-escapes decoded (`%HH`, two hex digits; `+`
+/// stays `+`), if they are well formed and the result is UTF-8.
+pub fn percent_decoded(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
             let hex = text.get(i + 1..i + 3)?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -557,6 +565,14 @@ mod tests {
             &[("cookie", "session=a"), ("cookie", "session=b")]
         ));
         assert!(ambiguous("/", &[("authorization", "Bearer a,Bearer b")]));
+    }
+
+    #[test]
+    fn percent_escapes_are_two_hex_digits() {
+        assert_eq!(percent_decoded("a%2Fb%2fc+d").as_deref(), Some("a/b/c+d"));
+        for bad in ["%+1", "%-1", "%1", "%zz", "%", "%c3"] {
+            assert_eq!(percent_decoded(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! 3. [`verify`]   — verify the inner JWS with the issuer's keys ([`jose::jws`]);
 //! 4. [`validate`] — check `exp`, `nbf`, `iss`, `aud` and `typ`;
 //!    ([`pipeline`] is steps 2–4 as one function, shared by the filter and the CLI);
+//!    then [`bind`] — a sender-constrained token only from its client (the
+//!    TLS certificate it is bound to, RFC 8705), on every request;
 //! 5. [`decide`]   — route rules, `required_claims` and the [`cache`]: allow or deny;
 //! 6. [`forward`]  — the headers an accepted request carries upstream;
 //!
@@ -42,6 +44,8 @@
 
 #[forbid(unsafe_code)]
 pub mod admission;
+#[forbid(unsafe_code)]
+pub mod bind;
 #[forbid(unsafe_code)]
 pub mod cache;
 #[forbid(unsafe_code)]

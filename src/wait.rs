@@ -96,6 +96,18 @@ pub struct Parked {
     /// The header edits an allow makes, computed from the request's headers
     /// when it was parked (the headers themselves are not kept).
     pub edits: Edits,
+    /// What the client presented to bind its token to
+    /// ([`crate::bind`]): checked when it is decided again.
+    pub presented: Presented,
+}
+
+/// What a parked request presented for a sender-constrained token: the
+/// connection's certificate digest and the trusted certificate headers
+/// (only these are kept of its headers).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Presented {
+    pub peer_certificate_sha256: Option<String>,
+    pub headers: Vec<(String, String)>,
 }
 
 /// The header edits forwarding a waiting request needs.
@@ -320,6 +332,7 @@ mod tests {
             token: "t".repeat(token_len),
             timeout_ms: 1000,
             edits: Edits::default(),
+            presented: Presented::default(),
         }
     }
 

@@ -58,6 +58,9 @@ pub struct CompiledConfig {
     pub reads_route_name: bool,
     /// Requirements are read from the route's metadata (`route_metadata`).
     pub route_metadata: bool,
+    /// A provider binds tokens to the certificate of Envoy's own
+    /// downstream connection: the host reads its digest.
+    pub reads_peer_certificate: bool,
     /// How `;` in a path is treated (`path_parameters`).
     pub path_parameters: crate::path::Parameters,
     /// Every header a provider may set: stripped from each request.
@@ -203,7 +206,27 @@ impl CompiledConfig {
                 .chain(p.claim_to_headers.iter().map(|(h, _)| h.clone()))
                 .collect::<Vec<_>>()
         }));
-        let headers_read = request::headers_read(&sources, &rules);
+        let mut headers_read = request::headers_read(&sources, &rules);
+        // A trusted certificate header is read, never set by the filter.
+        for p in &providers {
+            if let Some((name, _)) = p.certificate_bound.as_ref().and_then(|c| c.header.as_ref()) {
+                let at = format!("providers.{}.certificate_bound.trusted_header.name", p.name);
+                if managed_headers.iter().any(|m| m == name) {
+                    return Err(ConfigError::new(
+                        at,
+                        "expected a header the filter does not set",
+                    ));
+                }
+                if !headers_read.contains(name) {
+                    headers_read.push(name.clone());
+                }
+            }
+        }
+        let reads_peer_certificate = providers.iter().any(|p| {
+            p.certificate_bound
+                .as_ref()
+                .is_some_and(|c| c.header.is_none())
+        });
         let admission = &config.admission;
         value::percent(admission.worker_percent, "admission.worker_percent")?;
         value::percent(admission.source_percent, "admission.source_percent")?;
@@ -230,6 +253,7 @@ impl CompiledConfig {
                 .iter()
                 .any(|r| matches!(r.matcher, request::RuleMatch::RouteName(_))),
             route_metadata: config.route_metadata,
+            reads_peer_certificate,
             rules,
             path_parameters,
             managed_headers,

@@ -30,6 +30,8 @@ pub struct Provider {
     pub keys: Vec<Jwk>,
     /// Required inner `typ`, normalised (lower case, no `application/`).
     pub typ: Option<String>,
+    /// Tokens bound to the client's certificate (`certificate_bound`).
+    pub certificate_bound: Option<CertificateBinding>,
     /// Keep the token in its source header.
     pub forward: bool,
     /// Header for the still-signed inner JWT.
@@ -50,6 +52,25 @@ pub struct Provider {
     pub revocation_fail_open: bool,
     /// The configured revocation list (`revocation.jti`, `revocation.sub`).
     pub revoked: RevokedIds,
+}
+
+/// `certificate_bound`, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateBinding {
+    /// Tokens without `cnf.x5t#S256` are refused too.
+    pub required: bool,
+    /// Where the client certificate is read: a trusted request header
+    /// (lower-case name) in this format, or Envoy's connection (`None`).
+    pub header: Option<(String, CertificateHeader)>,
+}
+
+/// The format of a trusted certificate header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateHeader {
+    /// Envoy's `x-forwarded-client-cert`, one element: `Hash`, or `Cert`.
+    Xfcc,
+    /// A URL-encoded PEM certificate.
+    Pem,
 }
 
 /// Revoked `jti` and `sub` values, configured or fetched: sets, so a
@@ -178,6 +199,42 @@ pub(super) fn compile(
     for (i, (header, _)) in claim_to_headers.iter().enumerate() {
         request::check_settable(header, &format!("{at}[{i}].header_name"), sources)?;
     }
+    let certificate_bound = match &provider.certificate_bound {
+        None => None,
+        Some(c) => {
+            let header = match &c.trusted_header {
+                None => None,
+                Some(h) => {
+                    let at = format!("{path}.certificate_bound.trusted_header");
+                    let name = request::header_name(&h.name, &format!("{at}.name"))?;
+                    if sources
+                        .iter()
+                        .any(|s| matches!(s, Source::Header { name: n, .. } if *n == name))
+                    {
+                        return Err(ConfigError::new(
+                            format!("{at}.name"),
+                            "expected a header other than the token's",
+                        ));
+                    }
+                    let format = match h.format.as_str() {
+                        "xfcc" => CertificateHeader::Xfcc,
+                        "pem" => CertificateHeader::Pem,
+                        _ => {
+                            return Err(ConfigError::new(
+                                format!("{at}.format"),
+                                "expected `xfcc` or `pem`",
+                            ))
+                        }
+                    };
+                    Some((name, format))
+                }
+            };
+            Some(CertificateBinding {
+                required: c.required,
+                header,
+            })
+        }
+    };
     let revoked = match &provider.revocation {
         None => RevokedIds::default(),
         Some(r) => {
@@ -200,6 +257,7 @@ pub(super) fn compile(
         audiences: provider.audiences,
         keys,
         typ: provider.typ.map(|t| value::normalise_typ(&t)),
+        certificate_bound,
         forward: provider.forward,
         forward_jws_header,
         forward_payload_header,

@@ -288,6 +288,12 @@ pub struct ProviderConfig {
     /// case-insensitively, an `application/` prefix ignored. Default: not checked.
     #[serde(default)]
     pub typ: Option<String>,
+    /// Sender-constrained tokens bound to the client's TLS certificate
+    /// (RFC 8705 §3): a token whose claims carry `cnf.x5t#S256` is accepted
+    /// only from a client whose certificate has that SHA-256 thumbprint.
+    /// Default none: not checked.
+    #[serde(default)]
+    pub certificate_bound: Option<CertificateBound>,
     /// Keep the token in the header it came from. Default false: removed
     /// before the request goes upstream.
     #[serde(default)]
@@ -305,6 +311,35 @@ pub struct ProviderConfig {
     /// every cache hit. Default none.
     #[serde(default)]
     pub revocation: Option<Revocation>,
+}
+
+/// Certificate-bound tokens (RFC 8705 §3).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateBound {
+    /// Refuse tokens without `cnf.x5t#S256` too. Default false: such a
+    /// token is a bearer token.
+    #[serde(default)]
+    pub required: bool,
+    /// Take the client certificate from this request header, written by a
+    /// TLS-terminating proxy in front of Envoy, instead of from Envoy's own
+    /// connection. Only safe when nothing but that proxy can reach Envoy
+    /// (README, Security). Default none: Envoy's connection.
+    #[serde(default)]
+    pub trusted_header: Option<TrustedCertificateHeader>,
+}
+
+/// A request header that carries the client's certificate.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedCertificateHeader {
+    /// The header's name. Required.
+    pub name: String,
+    /// `xfcc`: Envoy's `x-forwarded-client-cert` (one element, its `Hash`,
+    /// or else its `Cert`); `pem`: a URL-encoded PEM certificate (NGINX's
+    /// `$ssl_client_escaped_cert`, AWS ALB's `x-amzn-mtls-clientcert`).
+    /// Required.
+    pub format: String,
 }
 
 /// A JWKS fetched with `dispatch_http_call` (names as in `jwt_authn`).

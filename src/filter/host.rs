@@ -261,6 +261,15 @@ pub fn route_requirement() -> Option<Vec<u8>> {
     property(b"xds\0route_metadata\0filter_metadata\0jwe_authn")
 }
 
+/// The SHA-256 digest of the downstream connection's client certificate,
+/// hex, as Envoy gives it (`connection.sha256_peer_certificate_digest`);
+/// `None` over plain HTTP or without a client certificate.
+pub fn peer_certificate_sha256() -> Option<String> {
+    let digest =
+        String::from_utf8(property(b"connection\0sha256_peer_certificate_digest")?).ok()?;
+    (!digest.is_empty()).then_some(digest)
+}
+
 /// The property at `path` (the ABI's serialization of a path: its
 /// segments joined by NUL bytes), as the host serializes its value; `None`
 /// when the host has none.

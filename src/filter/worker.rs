@@ -174,12 +174,18 @@ impl Worker {
             .route_metadata
             .then(host::route_requirement)
             .flatten();
+        let peer_certificate = self
+            .config
+            .reads_peer_certificate
+            .then(host::peer_certificate_sha256)
+            .flatten();
         let request = Request {
             method: pseudo(&headers, ":method"),
             path: pseudo(&headers, ":path"),
             headers: &headers,
             route_name: route_name.as_deref(),
             route_metadata: route_metadata.as_deref(),
+            peer_certificate_sha256: peer_certificate.as_deref(),
         };
         let now_ms = host::now_ms();
         match self.decide(&request, now_ms) {

@@ -21,6 +21,7 @@ usage:
   jwe-authn mint --claims JSON|@FILE --sign-key FILE --encrypt-key FILE
                  [--sig-alg ALG] [--alg ALG] [--enc ENC] [--expires-in 1h] [--typ TYP] [--now SECONDS]
                  [--sign-only true]   (a plain signed JWT, for comparisons; the filter refuses it)
+                 [--bind-certificate CERT.pem]   (cnf.x5t#S256: bound to that client certificate, RFC 8705)
                  [--count N]          (N distinct tokens, one per line; for load tests)
   jwe-authn verify --config FILE [--token TOKEN | --token-file FILE] [--now SECONDS]
   jwe-authn inspect TOKEN

@@ -27,6 +27,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "now",
             "sign-only",
             "count",
+            "bind-certificate",
         ],
     )?;
     args.no_positional()?;
@@ -45,6 +46,15 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         let seconds = parse_duration(span)?;
         claims.insert("exp".into(), Value::from(now.saturating_add(seconds)));
         claims.entry("iat").or_insert(Value::from(now));
+    }
+    if let Some(file) = args.get("bind-certificate") {
+        // RFC 8705 §3.1: bound to this client certificate.
+        let pem = read_file(file)?;
+        let x5t = jwe_authn::bind::thumbprint_of_pem(&pem)
+            .ok_or_else(|| Failure::usage("--bind-certificate expects a PEM certificate"))?;
+        let mut cnf = Map::new();
+        cnf.insert("x5t#S256".into(), Value::from(x5t));
+        claims.insert("cnf".into(), Value::Object(cnf));
     }
     let sign_key = keyfile::load(args.require("sign-key")?)?;
     let sign_only = match args.get("sign-only") {
