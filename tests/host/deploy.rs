@@ -1,8 +1,8 @@
 //! The ways to deploy stay valid: every Envoy YAML passes
 //! `envoy --mode validate` (which also runs the filter's `on_configure`),
 //! every embedded filter configuration compiles with our own parser, the
-//! Istio WasmPlugin matches its CRD's schema (`../shared/crds`) and carries
-//! a configuration our parser accepts, the OCI
+//! Istio WasmPlugin and TrafficExtension match their CRDs' schemas
+//! (`../shared/crds`) and carry a configuration our parser accepts, the OCI
 //! layout is consistent, and the docker-compose files are complete and their
 //! Envoy config runs for real.
 
@@ -225,7 +225,7 @@ fn every_embedded_configuration_compiles_with_our_parser() {
 }
 
 /// One served version of a CustomResourceDefinition in `../shared/crds`
-/// (Istio's, unchanged from its project).
+/// (the Istio CRDs, unchanged from their project).
 struct Crd {
     api_version: String,
     kind: String,
@@ -475,10 +475,16 @@ fn schema_errors(
     }
 }
 
-/// The manifests with the CRD each is checked against.
+/// The Istio manifests with the CRD each is checked against.
 fn crd_backed_manifests() -> Vec<(&'static str, Crd)> {
     let istio = "istio/extensions.istio.io.crds.yaml";
-    vec![("examples/istio/wasmplugin.yaml", crd(istio, "WasmPlugin"))]
+    vec![
+        ("examples/istio/wasmplugin.yaml", crd(istio, "WasmPlugin")),
+        (
+            "examples/istio/trafficextension.yaml",
+            crd(istio, "TrafficExtension"),
+        ),
+    ]
 }
 
 /// The one document of a manifest, checked against its CRD.
@@ -569,6 +575,34 @@ fn the_istio_wasmplugin_matches_its_schema_and_our_parser() {
     istio_keys_reach(config, var);
 }
 
+#[test]
+fn the_istio_trafficextension_matches_its_schema_and_our_parser() {
+    let file = "examples/istio/trafficextension.yaml";
+    let extension = checked(file);
+    let spec = &extension["spec"];
+    // CEL: exactly one of wasm or lua; at most one of selector, targetRefs.
+    assert!(spec["wasm"].is_object() && spec.get("lua").is_none());
+    assert!(spec.get("selector").is_none() || spec.get("targetRefs").is_none());
+    let wasm = &spec["wasm"];
+    assert_eq!(spec["phase"], "AUTHN");
+    assert_eq!(wasm["failStrategy"], "FAIL_CLOSE");
+    let config = &wasm["pluginConfig"];
+    let var = config["decryption_keys_from_env"].as_str().unwrap();
+    istio_env_passes(&wasm["vmConfig"], var, file);
+    compiles_reading(config, var, file);
+    istio_keys_reach(config, var);
+    // The same image, workload and configuration as the WasmPlugin it
+    // supersedes, so that moving from one to the other changes nothing else.
+    let plugin = checked("examples/istio/wasmplugin.yaml");
+    assert_eq!(wasm["url"], plugin["spec"]["url"]);
+    assert_eq!(spec["selector"], plugin["spec"]["selector"]);
+    assert_eq!(config, &plugin["spec"]["pluginConfig"]);
+    assert_eq!(
+        extension["metadata"]["namespace"],
+        plugin["metadata"]["namespace"]
+    );
+}
+
 /// A copy of `doc` changed by `edit` at the JSON pointer `at`.
 fn edited(doc: &Value, at: &str, edit: impl FnOnce(&mut Value)) -> Value {
     let mut copy = doc.clone();
@@ -639,6 +673,34 @@ fn the_schema_check_rejects_broken_manifests() {
                 (
                     remove(&doc, "/spec", "url"),
                     "spec: required field url is missing",
+                ),
+            ]),
+            "TrafficExtension" => broken.extend([
+                // The WasmPlugin layout in a TrafficExtension.
+                (
+                    set(
+                        &doc,
+                        "/spec",
+                        "vmConfig",
+                        doc["spec"]["wasm"]["vmConfig"].clone(),
+                    ),
+                    "spec.vmConfig: unknown field",
+                ),
+                (
+                    rename(&doc, "/spec/wasm", "pluginConfig", "plugin_config"),
+                    "spec.wasm.plugin_config: unknown field",
+                ),
+                (
+                    set(&doc, "/spec/wasm", "failStrategy", json!("FAIL_CLOSED")),
+                    "spec.wasm.failStrategy: \"FAIL_CLOSED\" is not one of",
+                ),
+                (
+                    remove(&doc, "/spec/wasm", "url"),
+                    "spec.wasm: required field url is missing",
+                ),
+                (
+                    set(&doc, "/spec", "lua", json!({"inlineCode": "x"})),
+                    "spec: matches 2 of oneOf",
                 ),
             ]),
             other => panic!("{other}"),
