@@ -1,7 +1,8 @@
 //! The ways to deploy stay valid: every Envoy YAML passes
 //! `envoy --mode validate` (which also runs the filter's `on_configure`),
 //! every embedded filter configuration compiles with our own parser, the
-//! Istio WasmPlugin and TrafficExtension match their CRDs' schemas
+//! Istio WasmPlugin and TrafficExtension and the Envoy Gateway
+//! EnvoyExtensionPolicy and ClientTrafficPolicy match their CRDs' schemas
 //! (`../shared/crds`) and carry a configuration our parser accepts, the OCI
 //! layout is consistent, and the docker-compose files are complete and their
 //! Envoy config runs for real.
@@ -225,7 +226,7 @@ fn every_embedded_configuration_compiles_with_our_parser() {
 }
 
 /// One served version of a CustomResourceDefinition in `../shared/crds`
-/// (the Istio CRDs, unchanged from their project).
+/// (the Istio and Envoy Gateway CRDs, unchanged from their projects).
 struct Crd {
     api_version: String,
     kind: String,
@@ -475,7 +476,7 @@ fn schema_errors(
     }
 }
 
-/// The Istio manifests with the CRD each is checked against.
+/// The Istio and Envoy Gateway manifests with the CRD each is checked against.
 fn crd_backed_manifests() -> Vec<(&'static str, Crd)> {
     let istio = "istio/extensions.istio.io.crds.yaml";
     vec![
@@ -483,6 +484,20 @@ fn crd_backed_manifests() -> Vec<(&'static str, Crd)> {
         (
             "examples/istio/trafficextension.yaml",
             crd(istio, "TrafficExtension"),
+        ),
+        (
+            "examples/envoy-gateway/envoyextensionpolicy.yaml",
+            crd(
+                "envoy-gateway/gateway.envoyproxy.io_envoyextensionpolicies.yaml",
+                "EnvoyExtensionPolicy",
+            ),
+        ),
+        (
+            "examples/envoy-gateway/clienttrafficpolicy.yaml",
+            crd(
+                "envoy-gateway/gateway.envoyproxy.io_clienttrafficpolicies.yaml",
+                "ClientTrafficPolicy",
+            ),
         ),
     ]
 }
@@ -603,6 +618,142 @@ fn the_istio_trafficextension_matches_its_schema_and_our_parser() {
     );
 }
 
+/// examples/envoy-gateway/gateway.yaml: the Gateway and the HTTPRoute.
+fn envoy_gateway_objects() -> (Value, Value) {
+    let docs = yaml(&root().join("examples/envoy-gateway/gateway.yaml"));
+    let [gateway, route] = docs.as_slice() else {
+        panic!("gateway.yaml: a Gateway and an HTTPRoute expected")
+    };
+    assert_eq!(gateway["apiVersion"], "gateway.networking.k8s.io/v1");
+    assert_eq!(gateway["kind"], "Gateway");
+    assert_eq!(route["apiVersion"], "gateway.networking.k8s.io/v1");
+    assert_eq!(route["kind"], "HTTPRoute");
+    // The route is the Gateway's.
+    assert_eq!(
+        route["metadata"]["namespace"],
+        gateway["metadata"]["namespace"]
+    );
+    assert!(route["spec"]["parentRefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == gateway["metadata"]["name"]));
+    (gateway.clone(), route.clone())
+}
+
+/// An Envoy Gateway policy attaches to exactly the example Gateway (CEL:
+/// targetRefs of group gateway.networking.k8s.io; a local reference, so the
+/// same namespace).
+fn targets_the_gateway(policy: &Value, gateway: &Value, file: &str) {
+    assert!(
+        policy["spec"].get("targetRef").is_none(),
+        "{file}: targetRefs"
+    );
+    let refs = policy["spec"]["targetRefs"].as_array().unwrap();
+    assert!(!refs.is_empty(), "{file}: no targetRefs");
+    for r in refs {
+        assert_eq!(r["group"], "gateway.networking.k8s.io", "{file}");
+        assert_eq!(r["kind"], "Gateway", "{file}");
+        assert_eq!(r["name"], gateway["metadata"]["name"], "{file}");
+    }
+    assert_eq!(
+        policy["metadata"]["namespace"], gateway["metadata"]["namespace"],
+        "{file}"
+    );
+}
+
+#[test]
+fn the_envoy_gateway_extension_policy_matches_its_schema_and_our_parser() {
+    let file = "examples/envoy-gateway/envoyextensionpolicy.yaml";
+    let policy = checked(file);
+    let (gateway, _) = envoy_gateway_objects();
+    targets_the_gateway(&policy, &gateway, file);
+    let [wasm] = policy["spec"]["wasm"].as_array().unwrap().as_slice() else {
+        panic!("{file}: one Wasm extension expected")
+    };
+    // The OCI image (CEL: type Image needs `image` and no `http`), the same
+    // one the Istio examples name with their oci:// scheme.
+    let code = &wasm["code"];
+    assert_eq!(code["type"], "Image");
+    assert!(code.get("http").is_none());
+    let plugin = checked("examples/istio/wasmplugin.yaml");
+    assert_eq!(
+        Some(code["image"]["url"].as_str().unwrap()),
+        plugin["spec"]["url"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("oci://")
+    );
+    // Fail closed, stated rather than left to the default.
+    assert_eq!(wasm["failOpen"], false);
+    // The configuration is the Istio one, reads the variable hostKeys
+    // passes, and compiles.
+    let config = &wasm["config"];
+    let var = config["decryption_keys_from_env"].as_str().unwrap();
+    assert!(
+        wasm["env"]["hostKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k == var),
+        "{file}: env.hostKeys does not pass {var}"
+    );
+    compiles_reading(config, var, file);
+    assert_eq!(config, &plugin["spec"]["pluginConfig"]);
+    // The variable reaches Envoy: the Gateway names the EnvoyProxy, which
+    // sets it from the Secret, in the namespace the proxies run in.
+    let proxy = &yaml(&root().join("examples/envoy-gateway/envoyproxy.yaml"))[0];
+    assert_eq!(proxy["apiVersion"], "gateway.envoyproxy.io/v1alpha1");
+    assert_eq!(proxy["kind"], "EnvoyProxy");
+    let params = &gateway["spec"]["infrastructure"]["parametersRef"];
+    assert_eq!(params["group"], "gateway.envoyproxy.io");
+    assert_eq!(params["kind"], "EnvoyProxy");
+    assert_eq!(params["name"], proxy["metadata"]["name"]);
+    assert_eq!(
+        proxy["metadata"]["namespace"],
+        gateway["metadata"]["namespace"]
+    );
+    assert_eq!(proxy["spec"]["provider"]["type"], "Kubernetes");
+    let env = proxy["spec"]["provider"]["kubernetes"]["envoyDeployment"]["container"]["env"]
+        .as_array()
+        .unwrap();
+    let from = env
+        .iter()
+        .find(|e| e["name"] == var)
+        .unwrap_or_else(|| panic!("envoyproxy.yaml does not set {var}"));
+    let secret = &yaml(&root().join("examples/envoy-gateway/secret.yaml"))[0];
+    assert_eq!(secret["kind"], "Secret");
+    assert_eq!(secret["metadata"]["namespace"], "envoy-gateway-system");
+    let key = &from["valueFrom"]["secretKeyRef"];
+    assert_eq!(key["name"], secret["metadata"]["name"]);
+    let jwks = secret["stringData"][key["key"].as_str().unwrap()]
+        .as_str()
+        .unwrap()
+        .to_string();
+    CompiledConfig::from_json_with_env(&config.to_string(), &|_| Some(jwks.clone())).unwrap();
+}
+
+/// README, "What the Envoy configuration must set", as Envoy Gateway spells
+/// it (it always sets normalize_path itself).
+#[test]
+fn the_envoy_gateway_client_traffic_policy_sets_the_edge_protection() {
+    let file = "examples/envoy-gateway/clienttrafficpolicy.yaml";
+    let policy = checked(file);
+    let (gateway, _) = envoy_gateway_objects();
+    targets_the_gateway(&policy, &gateway, file);
+    let spec = &policy["spec"];
+    assert_eq!(spec["path"]["disableMergeSlashes"], false, "merge_slashes");
+    assert!(
+        ["UnescapeAndRedirect", "RejectRequest"]
+            .contains(&spec["path"]["escapedSlashesAction"].as_str().unwrap_or("")),
+        "path_with_escaped_slashes_action"
+    );
+    assert_eq!(
+        spec["headers"]["withUnderscoresAction"], "RejectRequest",
+        "headers_with_underscores_action"
+    );
+}
+
 /// A copy of `doc` changed by `edit` at the JSON pointer `at`.
 fn edited(doc: &Value, at: &str, edit: impl FnOnce(&mut Value)) -> Value {
     let mut copy = doc.clone();
@@ -703,6 +854,57 @@ fn the_schema_check_rejects_broken_manifests() {
                     "spec: matches 2 of oneOf",
                 ),
             ]),
+            "EnvoyExtensionPolicy" => broken.extend([
+                (
+                    rename(&doc, "/spec/wasm/0/env", "hostKeys", "hostkeys"),
+                    "spec.wasm[0].env.hostkeys: unknown field",
+                ),
+                (
+                    set(&doc, "/spec/wasm/0/code", "type", json!("OCI")),
+                    "spec.wasm[0].code.type: \"OCI\" is not one of",
+                ),
+                (
+                    set(&doc, "/spec/wasm/0", "failOpen", json!("false")),
+                    "spec.wasm[0].failOpen: \"false\" is not of type boolean",
+                ),
+                (
+                    remove(&doc, "/spec/wasm/0/code/image", "url"),
+                    "spec.wasm[0].code.image: required field url is missing",
+                ),
+                (
+                    remove(&doc, "/spec/targetRefs/0", "group"),
+                    "spec.targetRefs[0]: required field group is missing",
+                ),
+            ]),
+            "ClientTrafficPolicy" => broken.extend([
+                // Envoy's own names and spellings are not Envoy Gateway's.
+                (
+                    set(&doc, "/spec/path", "mergeSlashes", json!(true)),
+                    "spec.path.mergeSlashes: unknown field",
+                ),
+                (
+                    set(
+                        &doc,
+                        "/spec/path",
+                        "escapedSlashesAction",
+                        json!("UNESCAPE_AND_REDIRECT"),
+                    ),
+                    "spec.path.escapedSlashesAction: \"UNESCAPE_AND_REDIRECT\" is not one of",
+                ),
+                (
+                    rename(
+                        &doc,
+                        "/spec/headers",
+                        "withUnderscoresAction",
+                        "withUnderscoreAction",
+                    ),
+                    "spec.headers.withUnderscoreAction: unknown field",
+                ),
+                (
+                    set(&doc, "/spec/path", "disableMergeSlashes", json!("false")),
+                    "spec.path.disableMergeSlashes: \"false\" is not of type boolean",
+                ),
+            ]),
             other => panic!("{other}"),
         }
         for (bad, expected) in broken {
@@ -732,8 +934,10 @@ fn the_schema_check_rejects_broken_manifests() {
             assert_eq!(refused, !free, "{file}: bogusField at {at:?}");
             filter_config += usize::from(at.ends_with("/pluginConfig") || at.ends_with("/config"));
         }
-        assert!(
+        // (The ClientTrafficPolicy carries no filter configuration.)
+        assert_eq!(
             filter_config > 0,
+            crd.kind != "ClientTrafficPolicy",
             "{file}: the filter configuration was not reached"
         );
     }
