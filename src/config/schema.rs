@@ -1,13 +1,16 @@
 //! The configuration as written by users. Every struct refuses unknown
 //! fields; each field's doc comment says `Required.` or `Default <value>`,
 //! the value as the README's configuration table gives it
-//! (`tests/hermetic/readme_config.rs` compares the two).
+//! (`tests/hermetic/readme_config.rs` compares the two). Natively each type
+//! also derives `JsonSchema`: the shipped JSON Schema is generated from
+//! these structs (`make schema`, see [`super::json_schema`]).
 
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The whole configuration.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -87,6 +90,7 @@ pub struct Config {
 
 /// The cold-path budget (per Envoy worker). A token that would exceed it
 /// is answered `503` with `retry-after: 1`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdmissionConfig {
@@ -128,6 +132,7 @@ fn default_source_percent() -> u64 {
 }
 
 /// A header the token may be in, as in `jwt_authn`'s `from_headers`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderSource {
@@ -140,6 +145,7 @@ pub struct HeaderSource {
 }
 
 /// One route rule.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -162,6 +168,7 @@ pub struct Rule {
 /// A route matcher: exactly one of `prefix`, `path_separated_prefix` and
 /// `path`, optional methods. As in Envoy's `RouteMatch`; the query string is
 /// ignored by all three.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
@@ -184,6 +191,7 @@ pub struct RouteMatch {
 }
 
 /// Cache settings.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheConfig {
@@ -212,6 +220,7 @@ impl Default for CacheConfig {
 }
 
 /// A claim copied into a request header, as in `jwt_authn`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimToHeader {
@@ -222,6 +231,7 @@ pub struct ClaimToHeader {
 }
 
 /// A set of keys: a JWKS (`keys`) and/or PEM keys (`pem`).
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct KeySet {
@@ -234,6 +244,7 @@ pub struct KeySet {
 }
 
 /// One PEM-encoded key with the JWK metadata PEM cannot carry.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PemKey {
@@ -249,6 +260,7 @@ pub struct PemKey {
 }
 
 /// One token issuer.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
@@ -295,6 +307,7 @@ pub struct ProviderConfig {
 }
 
 /// A JWKS fetched with `dispatch_http_call` (names as in `jwt_authn`).
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteJwks {
@@ -314,6 +327,7 @@ pub struct RemoteJwks {
 }
 
 /// An HTTP URI reached through an Envoy cluster.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpUri {
@@ -347,6 +361,7 @@ fn default_max_jwks_bytes() -> usize {
 
 /// A denylist (inline). A token whose `jti`, or whose `sub`, is listed is
 /// rejected as `revoked`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Revocation {
@@ -373,6 +388,7 @@ pub struct Revocation {
 
 /// OpenID Connect discovery: `<issuer>/.well-known/openid-configuration`,
 /// whose `jwks_uri` is then fetched like `remote_jwks`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Discovery {
@@ -392,6 +408,7 @@ fn default_revocation_refresh() -> String {
 }
 
 /// Algorithm allow-lists. A missing list allows every supported algorithm.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Algorithms {
