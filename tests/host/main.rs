@@ -20,6 +20,7 @@ mod harness;
 mod idp;
 
 mod admission;
+mod config_schema;
 mod deploy;
 mod e2e;
 mod edge;
