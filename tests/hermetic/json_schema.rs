@@ -90,3 +90,29 @@ fn every_object_of_the_schema_refuses_unknown_members() {
     walk(&schema, "", &mut objects);
     assert!(objects >= 15, "only {objects} objects with properties");
 }
+
+/// The README's "Validating a configuration" and `make schema` name the
+/// file the test above compares.
+#[test]
+fn the_readme_and_make_schema_name_the_shipped_file() {
+    let read = |p: &str| {
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
+    };
+    let readme = read("README.md");
+    let (_, section) = readme
+        .split_once("\n### Validating a configuration\n")
+        .unwrap();
+    let section = section.split("\n## ").next().unwrap();
+    for needle in [SHIPPED_PATH, "jwe-authn schema", "make schema"] {
+        assert!(
+            section.contains(needle),
+            "README, Validating a configuration: no `{needle}`"
+        );
+    }
+    let makefile = read("Makefile");
+    let (_, target) = makefile.split_once("\nschema:\n").unwrap();
+    assert!(
+        target.contains("-- schema >") && target.contains(SHIPPED_PATH),
+        "Makefile `schema` target"
+    );
+}
