@@ -16,7 +16,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 WASM := $(TARGET_DIR)/wasm32-wasip1/release/jwe_authn.wasm
 CLI := $(TARGET_DIR)/release/jwe-authn
 
-.PHONY: soak fuzz fuzz-smoke timing bench bench-native flood oci all setup wasm-target python-env node-deps build wasm cli lint-crate lint audit unit check test demo clean
+.PHONY: schema soak fuzz fuzz-smoke timing bench bench-native flood oci all setup wasm-target python-env node-deps build wasm cli lint-crate lint audit unit check test demo clean
 
 all: build
 
@@ -46,6 +46,13 @@ wasm: wasm-target
 
 cli:
 	$(CARGO) build --release --bin jwe-authn
+
+## The configuration's JSON Schema, generated from src/config/schema.rs
+## (`jwe-authn schema`); tests/hermetic/json_schema.rs fails when the
+## shipped file differs. Run after changing a configuration struct.
+schema:
+	$(CARGO) run --quiet --release --bin jwe-authn -- schema > schema/jwe-authn.config.schema.json.tmp
+	mv schema/jwe-authn.config.schema.json.tmp schema/jwe-authn.config.schema.json
 
 ## The plugin as an OCI image for Istio: a standard OCI layout and tarball
 ## under target/oci (no Docker needed), plus `docker build` when an engine runs.

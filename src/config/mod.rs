@@ -12,6 +12,8 @@
 
 pub mod compile;
 pub mod fetch;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod json_schema;
 pub mod keys;
 pub mod provider;
 pub mod request;

@@ -1,13 +1,16 @@
 //! The configuration as written by users. Every struct refuses unknown
 //! fields; each field's doc comment says `Required.` or `Default <value>`,
 //! the value as the README's configuration table gives it
-//! (`tests/hermetic/readme_config.rs` compares the two).
+//! (`tests/hermetic/readme_config.rs` compares the two). Natively each type
+//! also derives `JsonSchema`: the shipped JSON Schema is generated from
+//! these structs (`make schema`, see [`super::json_schema`]).
 
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The whole configuration.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -95,6 +98,7 @@ pub struct Config {
 
 /// The cold-path budget (per Envoy worker). A token that would exceed it
 /// is answered `503` with `retry-after: 1`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdmissionConfig {
@@ -136,6 +140,7 @@ fn default_source_percent() -> u64 {
 }
 
 /// A header the token may be in, as in `jwt_authn`'s `from_headers`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderSource {
@@ -148,6 +153,7 @@ pub struct HeaderSource {
 }
 
 /// One route rule.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
@@ -170,6 +176,7 @@ pub struct Rule {
 /// A route matcher: exactly one of `prefix`, `path_separated_prefix`,
 /// `path` and `route_name`, optional methods. As in Envoy's `RouteMatch`;
 /// the query string is ignored by the three path matchers.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
@@ -197,6 +204,7 @@ pub struct RouteMatch {
 }
 
 /// Cache settings.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheConfig {
@@ -225,6 +233,7 @@ impl Default for CacheConfig {
 }
 
 /// A claim copied into a request header, as in `jwt_authn`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimToHeader {
@@ -235,6 +244,7 @@ pub struct ClaimToHeader {
 }
 
 /// A set of keys: a JWKS (`keys`) and/or PEM keys (`pem`).
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct KeySet {
@@ -247,6 +257,7 @@ pub struct KeySet {
 }
 
 /// One PEM-encoded key with the JWK metadata PEM cannot carry.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PemKey {
@@ -262,6 +273,7 @@ pub struct PemKey {
 }
 
 /// One token issuer.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
@@ -314,6 +326,7 @@ pub struct ProviderConfig {
 }
 
 /// Certificate-bound tokens (RFC 8705 §3).
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateBound {
@@ -330,6 +343,7 @@ pub struct CertificateBound {
 }
 
 /// A request header that carries the client's certificate.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustedCertificateHeader {
@@ -343,6 +357,7 @@ pub struct TrustedCertificateHeader {
 }
 
 /// A JWKS fetched with `dispatch_http_call` (names as in `jwt_authn`).
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RemoteJwks {
@@ -362,6 +377,7 @@ pub struct RemoteJwks {
 }
 
 /// An HTTP URI reached through an Envoy cluster.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpUri {
@@ -395,6 +411,7 @@ fn default_max_jwks_bytes() -> usize {
 
 /// A denylist (inline). A token whose `jti`, or whose `sub`, is listed is
 /// rejected as `revoked`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Revocation {
@@ -421,6 +438,7 @@ pub struct Revocation {
 
 /// OpenID Connect discovery: `<issuer>/.well-known/openid-configuration`,
 /// whose `jwks_uri` is then fetched like `remote_jwks`.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Discovery {
@@ -440,6 +458,7 @@ fn default_revocation_refresh() -> String {
 }
 
 /// Algorithm allow-lists. A missing list allows every supported algorithm.
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Algorithms {

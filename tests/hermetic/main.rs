@@ -18,6 +18,7 @@ mod attacks;
 mod config_errors;
 mod decide;
 mod fuzz_regressions;
+mod json_schema;
 mod jwk;
 mod key_fit;
 mod readme_config;

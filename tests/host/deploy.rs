@@ -24,12 +24,12 @@ fn demo_jwks() -> String {
     )
 }
 
-fn env_lookup(name: &str) -> Option<String> {
+pub(crate) fn env_lookup(name: &str) -> Option<String> {
     (name == "JWE_AUTHN_DECRYPTION_JWKS").then(demo_jwks)
 }
 
 /// Every Envoy configuration the project ships.
-fn envoy_yamls() -> Vec<PathBuf> {
+pub(crate) fn envoy_yamls() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
@@ -50,7 +50,7 @@ fn envoy_yamls() -> Vec<PathBuf> {
 }
 
 /// Parse YAML (all documents) with PyYAML from the project's virtualenv.
-fn yaml(path: &Path) -> Vec<Value> {
+pub(crate) fn yaml(path: &Path) -> Vec<Value> {
     let python = root().join(".venv/bin/python");
     assert!(
         python.exists(),
@@ -136,7 +136,7 @@ fn validate_runs_the_filter_configuration() {
 }
 
 /// The filter configurations embedded in an Envoy YAML.
-fn filter_configs(doc: &Value, out: &mut Vec<String>) {
+pub(crate) fn filter_configs(doc: &Value, out: &mut Vec<String>) {
     match doc {
         Value::Object(map) => {
             let is_wasm =

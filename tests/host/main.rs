@@ -21,6 +21,7 @@ mod idp;
 
 mod admission;
 mod bound;
+mod config_schema;
 mod deploy;
 mod e2e;
 mod edge;

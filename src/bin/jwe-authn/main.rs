@@ -25,6 +25,7 @@ usage:
                  [--count N]          (N distinct tokens, one per line; for load tests)
   jwe-authn verify --config FILE [--token TOKEN | --token-file FILE] [--now SECONDS]
   jwe-authn inspect TOKEN
+  jwe-authn schema                  (the configuration's JSON Schema, as shipped in schema/)
 
 Keys are JWK files (a JWK or a JWKS with one key) or PEM (PKCS#8, SPKI).
 verify reads the token from stdin when neither --token nor --token-file is given
@@ -54,6 +55,19 @@ impl Failure {
     }
 }
 
+/// `schema`: print the configuration's JSON Schema (`make schema` writes it
+/// to [`json_schema::SHIPPED_PATH`](jwe_authn::config::json_schema::SHIPPED_PATH)).
+fn schema(args: &[String]) -> Result<(), Failure> {
+    if let Some(extra) = args.first() {
+        return Err(Failure::usage(format!(
+            "schema takes no arguments, got `{extra}`"
+        )));
+    }
+    let schema = jwe_authn::config::json_schema::generate().map_err(Failure::usage)?;
+    print!("{schema}");
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = argv.split_first() else {
@@ -65,6 +79,7 @@ fn main() -> ExitCode {
         "mint" => mint::run(rest),
         "verify" => verify::run(rest),
         "inspect" => inspect::run(rest),
+        "schema" => schema(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
