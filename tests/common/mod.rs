@@ -150,7 +150,7 @@ pub fn key_type_for_sig(alg: SignatureAlg) -> KeyType {
         Es256 => KeyType::P256,
         Es384 => KeyType::P384,
         Es512 => KeyType::P521,
-        EdDsa => KeyType::Ed25519,
+        EdDsa | Ed25519 => KeyType::Ed25519,
         Hs256 => KeyType::Oct { bytes: 32 },
         Hs384 => KeyType::Oct { bytes: 48 },
         Hs512 => KeyType::Oct { bytes: 64 },

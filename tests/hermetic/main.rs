@@ -19,6 +19,7 @@ mod config_errors;
 mod decide;
 mod fuzz_regressions;
 mod jwk;
+mod kat;
 mod key_fit;
 mod readme_config;
 mod roundtrip;

@@ -2,6 +2,7 @@
 //
 //   node interop.mjs fixtures DIR   mint keys and nested JWEs with jose into DIR
 //                                   (config.json in jwe-authn's format, tokens.json)
+//   node interop.mjs kat DIR        known answers from fixed keys into DIR/jose.json
 //   node interop.mjs verify FILE    decrypt and verify tokens minted by jwe-authn,
 //                                   one line per token; exit 1 if any fails
 //
@@ -21,7 +22,7 @@ const JWE_ALGS = ['dir', 'A128KW', 'A192KW', 'A256KW', 'A128GCMKW', 'A192GCMKW',
   'RSA-OAEP', 'RSA-OAEP-256', 'RSA-OAEP-384', 'RSA-OAEP-512',
   'ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW'];
 const ENCS = ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512'];
-const SIGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'HS256', 'HS384', 'HS512'];
+const SIGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'HS256', 'HS384', 'HS512'];
 const CURVES = ['P-256', 'P-384', 'P-521', 'X25519'];
 const ENC_BYTES = { A128GCM: 16, A192GCM: 24, A256GCM: 32, 'A128CBC-HS256': 32, 'A192CBC-HS384': 48, 'A256CBC-HS512': 64 };
 
@@ -44,7 +45,7 @@ function octJwk(bytes, kid) {
 
 function sigKeyKind(sig) {
   if (sig.startsWith('RS') || sig.startsWith('PS')) return 'RSA';
-  return { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519' }[sig];
+  return { ES256: 'P-256', ES384: 'P-384', ES512: 'P-521', EdDSA: 'Ed25519', Ed25519: 'Ed25519' }[sig];
 }
 
 function encKeyName(alg, enc, curve) {
@@ -147,10 +148,49 @@ async function verify(file) {
   process.exit(failed === 0 ? 0 : 1);
 }
 
+// Known answers from fixed keys, for the hermetic tests (tests/hermetic/kat.rs):
+// RFC 8037 A.1's Ed25519 key signs with the fully specified `Ed25519` (RFC 9864);
+// Ed25519 is deterministic, so the inner JWS is a known answer, and the token
+// around it (A256KW with a fixed key) must decrypt to exactly it.
+const RFC8037_ED25519 = { kty: 'OKP', crv: 'Ed25519', kid: 'rfc8037-a1', d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' };
+const KAT_ENC = { kty: 'oct', kid: 'kat-a256kw', k: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8' };
+const KAT_CLAIMS = { iss: 'https://idp.kat.example', sub: 'kat-user', aud: 'orders-api', exp: 4102444800, iat: 1700000000 };
+
+async function kat(dir) {
+  const { d, ...publicJwk } = RFC8037_ED25519;
+  const signer = await jose.importJWK(RFC8037_ED25519, 'Ed25519');
+  const detached = await new jose.CompactSign(new TextEncoder().encode('Example of Ed25519 signing'))
+    .setProtectedHeader({ alg: 'Ed25519' })
+    .sign(signer);
+  const jws = await new jose.SignJWT(KAT_CLAIMS)
+    .setProtectedHeader({ alg: 'Ed25519', typ: 'JWT', kid: RFC8037_ED25519.kid })
+    .sign(signer);
+  const token = await new jose.CompactEncrypt(new TextEncoder().encode(jws))
+    .setProtectedHeader({ alg: 'A256KW', enc: 'A256GCM', kid: KAT_ENC.kid, cty: 'JWT' })
+    .encrypt(jose.base64url.decode(KAT_ENC.k));
+  const out = {
+    generator: 'jose 6.2.17 (node tests/interop/interop.mjs kat tests/fixtures/kat)',
+    ed25519: {
+      source: 'RFC 8037 A.1 key; alg Ed25519 (RFC 9864 §2.2); A.4 payload',
+      key: publicJwk,
+      payload: 'Example of Ed25519 signing',
+      jws: detached,
+      decryption_key: KAT_ENC,
+      claims: KAT_CLAIMS,
+      inner_jws: jws,
+      token,
+    },
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'jose.json'), JSON.stringify(out, null, 2) + '\n');
+  console.log(`wrote ${join(dir, 'jose.json')}`);
+}
+
 const [mode, path] = process.argv.slice(2);
 if (mode === 'fixtures' && path) await fixtures(path);
+else if (mode === 'kat' && path) await kat(path);
 else if (mode === 'verify' && path) await verify(path);
 else {
-  console.error('usage: node interop.mjs fixtures DIR | verify FILE');
+  console.error('usage: node interop.mjs fixtures DIR | kat DIR | verify FILE');
   process.exit(2);
 }
