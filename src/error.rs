@@ -59,6 +59,10 @@ pub enum Reason {
     /// or this source's share of it: 503 with `retry-after`, so a client
     /// retries rather than re-authenticates.
     Overloaded(Shed),
+    /// The token's nesting order (JWE outside, or a signed JWS outside:
+    /// `providers.*.nesting`) is not one its provider accepts, or the
+    /// provider whose key signed an outer JWS is not the claims' issuer.
+    Nesting(&'static str),
 }
 
 impl Reason {
@@ -81,6 +85,7 @@ impl Reason {
             Reason::Ambiguous(_) => Stat::Ambiguous,
             Reason::RevocationUnavailable => Stat::RevocationUnavailable,
             Reason::Overloaded(_) => Stat::Overloaded,
+            Reason::Nesting(_) => Stat::Nesting,
         }
     }
 
@@ -100,7 +105,8 @@ impl Reason {
             | Reason::Signature(d)
             | Reason::Claims(d)
             | Reason::Path(d)
-            | Reason::Ambiguous(d) => d,
+            | Reason::Ambiguous(d)
+            | Reason::Nesting(d) => d,
             Reason::Expired => "token expired",
             Reason::NotYetValid => "token not yet valid",
             Reason::Issuer => "issuer unknown",
@@ -140,7 +146,8 @@ impl Reason {
             | Reason::Revoked
             | Reason::KeysUnavailable
             | Reason::Ambiguous(_)
-            | Reason::RevocationUnavailable => Answer::InvalidToken,
+            | Reason::RevocationUnavailable
+            | Reason::Nesting(_) => Answer::InvalidToken,
         }
     }
 
@@ -256,12 +263,13 @@ pub enum Stat {
     Ambiguous,
     RevocationUnavailable,
     Overloaded,
+    Nesting,
 }
 
 impl Stat {
     /// Every counter, each once, in [`Stat::index`] order (the filter
     /// defines them all at start; a test ties this list to the enum).
-    pub const ALL: [Stat; 16] = [
+    pub const ALL: [Stat; 17] = [
         Stat::Missing,
         Stat::TooLarge,
         Stat::Malformed,
@@ -278,6 +286,7 @@ impl Stat {
         Stat::Ambiguous,
         Stat::RevocationUnavailable,
         Stat::Overloaded,
+        Stat::Nesting,
     ];
 
     /// This counter's place in [`Stat::ALL`].
@@ -299,6 +308,7 @@ impl Stat {
             Stat::Ambiguous => 13,
             Stat::RevocationUnavailable => 14,
             Stat::Overloaded => 15,
+            Stat::Nesting => 16,
         }
     }
 
@@ -321,6 +331,7 @@ impl Stat {
             Stat::Ambiguous => "ambiguous",
             Stat::RevocationUnavailable => "revocation_unavailable",
             Stat::Overloaded => "overloaded",
+            Stat::Nesting => "nesting",
         }
     }
 }
@@ -413,6 +424,7 @@ mod tests {
             Reason::RevocationUnavailable,
             Reason::Overloaded(Shed::Budget),
             Reason::Overloaded(Shed::SourceShare),
+            Reason::Nesting("n"),
         ];
         for r in reasons {
             assert!(Stat::ALL.contains(&r.counter()), "{r:?} counted nowhere");

@@ -120,3 +120,47 @@ fn eddsa_and_ed25519_are_two_names_each_honoured_exactly() {
         Reason::Refused("JWS alg not in the allow-list")
     );
 }
+
+/// jose's encrypt-then-sign token (RFC 7519 §5.2: an `Ed25519` JWS with
+/// `cty: JWT` around an A256KW/A256GCM JWE of the claims) passes for a
+/// provider whose `nesting` enables that order, and only for one.
+#[test]
+fn a_jose_encrypt_then_sign_token_is_accepted_where_enabled() {
+    let v = &fixture()["encrypt_then_sign"];
+    let token = v["token"].as_str().unwrap();
+    let config = |nesting: Value| {
+        let config = json!({
+            "decryption_keys": {"keys": [v["decryption_key"]]},
+            "providers": {"kat": {
+                "issuer": v["claims"]["iss"], "audiences": ["orders-api"],
+                "local_jwks": {"keys": [v["key"]]}, "nesting": nesting
+            }}
+        });
+        CompiledConfig::from_json(&config.to_string()).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let accepted = verify_token(token, NOW, &config(json!(["encrypt_then_sign"]))).unwrap();
+    assert_eq!(accepted.provider, "kat");
+    assert_eq!(accepted.claims["sub"], "kat-user");
+    assert_eq!(Value::Object(accepted.claims), v["claims"]);
+    // The signed payload is jose's JWE, exactly.
+    let payload = b64::decode(token.split('.').nth(1).unwrap().as_bytes()).unwrap();
+    assert_eq!(
+        std::str::from_utf8(&payload).unwrap(),
+        v["inner_jwe"].as_str().unwrap()
+    );
+    let both = config(json!(["sign_then_encrypt", "encrypt_then_sign"]));
+    assert!(verify_token(token, NOW, &both).is_ok());
+    let default = config(json!(["sign_then_encrypt"]));
+    assert_eq!(
+        verify_token(token, NOW, &default).unwrap_err().reason,
+        Reason::Refused("plain JWS bearer: the token must be encrypted")
+    );
+    // And the other KAT, a JWE outside, is refused by the provider that
+    // takes only encrypt-then-sign, before any key work.
+    let ste = fixture()["ed25519"]["token"].as_str().unwrap().to_string();
+    let ets_only = config(json!(["encrypt_then_sign"]));
+    assert!(matches!(
+        verify_token(&ste, NOW, &ets_only).unwrap_err().reason,
+        Reason::Nesting(_)
+    ));
+}

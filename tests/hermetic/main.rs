@@ -21,5 +21,6 @@ mod fuzz_regressions;
 mod jwk;
 mod kat;
 mod key_fit;
+mod nesting;
 mod readme_config;
 mod roundtrip;

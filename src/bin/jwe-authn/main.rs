@@ -22,6 +22,7 @@ usage:
                  [--sig-alg ALG] [--alg ALG] [--enc ENC] [--expires-in 1h] [--typ TYP] [--now SECONDS]
                  [--sign-only true]   (a plain signed JWT, for comparisons; the filter refuses it)
                  [--count N]          (N distinct tokens, one per line; for load tests)
+                 [--nesting encrypt_then_sign]  (a signed JWS around a JWE of the claims)
   jwe-authn verify --config FILE [--token TOKEN | --token-file FILE] [--now SECONDS]
   jwe-authn inspect TOKEN
 
