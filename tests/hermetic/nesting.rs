@@ -661,3 +661,71 @@ fn the_cli_mints_and_verifies_encrypt_then_sign() {
     assert_eq!(bad.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Keys of the named providers have not arrived (as with `remote_jwks`
+/// before the first fetch); the others' are their `local_jwks`.
+struct Missing(&'static [&'static str]);
+
+impl jwe_authn::fetch_schedule::KeySource for Missing {
+    fn keys_for<'a>(&'a self, provider: &'a jwe_authn::config::Provider) -> Option<&'a [Jwk]> {
+        (!self.0.contains(&provider.name.as_str())).then_some(provider.keys.as_slice())
+    }
+}
+
+/// A signer whose keys have not arrived is waited for (the pipeline names
+/// it, so the filter holds the request for its first keys), and nothing
+/// is decrypted meanwhile; with several providers, only when the `kid`
+/// is found in none of the others.
+#[test]
+fn a_signer_whose_keys_have_not_arrived_is_named_for_the_wait() {
+    let s = ets();
+    let t = token(&s, &claims());
+    let mut gate = Recording::default();
+    let rejected =
+        verify_token_with(&t, NOW, &s.config, &Missing(&["test"]), &mut gate).unwrap_err();
+    assert_eq!(rejected.reason, Reason::KeysUnavailable);
+    assert_eq!(rejected.provider, Some(0));
+    assert!(gate.0.is_empty());
+
+    let enc = key(KeyType::P256, "enc-1");
+    let a = key(KeyType::P256, "sig-a");
+    let b = key(KeyType::P256, "sig-b");
+    let config = compile(&json!({
+        "decryption_keys": {"keys": [private(&enc)]},
+        "providers": {
+            "a": {"issuer": "https://a.test", "local_jwks": {"keys": [public(&a)]},
+                  "nesting": ["encrypt_then_sign"]},
+            "b": {"issuer": "https://b.test", "local_jwks": {"keys": [public(&b)]},
+                  "nesting": ["encrypt_then_sign"]},
+        }
+    }));
+    let from_a = mint_encrypt_then_sign(
+        Sig::Es256,
+        &a,
+        Alg::EcdhEsA256Kw,
+        Enc::A256Gcm,
+        &enc,
+        &claims_with(json!({"iss": "https://a.test", "aud": "api"})),
+    );
+    // a's keys are here: b's absence does not matter.
+    let accepted = verify_token_with(
+        &from_a,
+        NOW,
+        &config,
+        &Missing(&["b"]),
+        &mut Recording::default(),
+    );
+    assert_eq!(accepted.unwrap().provider, "a");
+    // a's are not: the kid is in no key that arrived, so wait for a.
+    let rejected = verify_token_with(
+        &from_a,
+        NOW,
+        &config,
+        &Missing(&["a"]),
+        &mut Recording::default(),
+    )
+    .unwrap_err();
+    assert_eq!(rejected.reason, Reason::KeysUnavailable);
+    let a_index = config.providers.iter().position(|p| p.name == "a");
+    assert_eq!(rejected.provider, a_index);
+}
