@@ -77,6 +77,14 @@ fn seal(plaintext: &[u8], cty: bool) -> Option<String> {
     .ok()
 }
 
+/// Sign `payload` as the outer JWS of an encrypt-then-sign token (the
+/// configuration's provider enables that order too).
+fn sign_outer(payload: &[u8]) -> Option<String> {
+    let mut header = Map::new();
+    header.insert("cty".into(), "JWT".into());
+    sign_compact(SignatureAlg::EdDsa, &minting().sign, header, payload).ok()
+}
+
 fn decide_twice(token: &str) {
     let config = config();
     let auth = format!("Bearer {token}");
@@ -110,7 +118,11 @@ fn decide_twice(token: &str) {
 ///   parsing, its header, key selection and signature checks;
 /// - an input that starts with `{` is taken as claims: signed (EdDSA, a
 ///   trusted key), encrypted and decided (claim validation, rules,
-///   `required_claims`, forwarded headers), and also encrypted unsigned.
+///   `required_claims`, forwarded headers), also encrypted unsigned, and
+///   also encrypted then signed (the other nesting order) and decided;
+/// - an input shaped like a compact JWE (four dots) is signed as the outer
+///   JWS of an encrypt-then-sign token: the inner JWE's parsing and
+///   decryption behind a valid signature.
 pub fn token(data: &[u8]) {
     let _ = JweHeader::parse(data);
     let _ = JwsHeader::parse(data);
@@ -127,10 +139,23 @@ pub fn token(data: &[u8]) {
         }
         if let Some(token) = seal(data, false) {
             let _ = verify_token(&token, NOW, config());
+            if let Some(signed) = sign_outer(token.as_bytes()) {
+                decide_twice(&signed);
+            }
         }
-    } else if text.bytes().filter(|&b| b == b'.').count() == 2 {
-        if let Some(token) = seal(data, true) {
-            let _ = verify_token(&token, NOW, config());
+    } else {
+        match text.bytes().filter(|&b| b == b'.').count() {
+            2 => {
+                if let Some(token) = seal(data, true) {
+                    let _ = verify_token(&token, NOW, config());
+                }
+            }
+            4 => {
+                if let Some(token) = sign_outer(data) {
+                    let _ = verify_token(&token, NOW, config());
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -127,7 +127,7 @@ pub fn verify_units(alg: SignatureAlg, key: &Key) -> u64 {
         Es256 => 5,
         Es384 => 12,
         Es512 => 25,
-        EdDsa => 3,
+        EdDsa | Ed25519 => 3,
     }
 }
 

@@ -91,7 +91,7 @@ fn decode(segment: &str) -> Result<Vec<u8>, Reason> {
 
 /// The shape of a token, by its number of dots, so a plain JWS is named as
 /// such rather than as a malformed JWE.
-fn segment_count(token: &str) -> usize {
+pub(crate) fn segment_count(token: &str) -> usize {
     token
         .bytes()
         .filter(|&b| b == b'.')
@@ -172,7 +172,7 @@ pub fn plaintext(parsed: &Parsed<'_>, keys: &[Jwk]) -> Result<Zeroizing<Vec<u8>>
 
 /// [`plaintext`], asking `gate` for the candidates' work before any key is
 /// used.
-fn plaintext_with(
+pub(crate) fn plaintext_with(
     parsed: &Parsed<'_>,
     keys: &[Jwk],
     gate: &mut dyn Gate,

@@ -59,6 +59,10 @@ pub enum Reason {
     /// or this source's share of it: 503 with `retry-after`, so a client
     /// retries rather than re-authenticates.
     Overloaded(Shed),
+    /// The token's nesting order (JWE outside, or a signed JWS outside:
+    /// `providers.*.nesting`) is not one its provider accepts, or the
+    /// provider whose key signed an outer JWS is not the claims' issuer.
+    Nesting(&'static str),
     /// The route Envoy chose carries a requirement in its metadata that is
     /// not a valid one (`route_metadata`): the route is misconfigured, so
     /// its requests are refused (500), never let through.
@@ -104,6 +108,7 @@ impl Reason {
             Reason::Certificate(CertificateFailure::Missing) => Stat::CertificateMissing,
             Reason::Certificate(CertificateFailure::Mismatch) => Stat::CertificateMismatch,
             Reason::Certificate(CertificateFailure::Unbound) => Stat::CertificateUnbound,
+            Reason::Nesting(_) => Stat::Nesting,
         }
     }
 
@@ -124,7 +129,8 @@ impl Reason {
             | Reason::Claims(d)
             | Reason::Path(d)
             | Reason::Ambiguous(d)
-            | Reason::RouteRequirement(d) => d,
+            | Reason::RouteRequirement(d)
+            | Reason::Nesting(d) => d,
             Reason::Expired => "token expired",
             Reason::NotYetValid => "token not yet valid",
             Reason::Issuer => "issuer unknown",
@@ -175,7 +181,8 @@ impl Reason {
             | Reason::KeysUnavailable
             | Reason::Ambiguous(_)
             | Reason::RevocationUnavailable
-            | Reason::Certificate(_) => Answer::InvalidToken,
+            | Reason::Certificate(_)
+            | Reason::Nesting(_) => Answer::InvalidToken,
         }
     }
 
@@ -303,12 +310,13 @@ pub enum Stat {
     CertificateMissing,
     CertificateMismatch,
     CertificateUnbound,
+    Nesting,
 }
 
 impl Stat {
     /// Every counter, each once, in [`Stat::index`] order (the filter
     /// defines them all at start; a test ties this list to the enum).
-    pub const ALL: [Stat; 20] = [
+    pub const ALL: [Stat; 21] = [
         Stat::Missing,
         Stat::TooLarge,
         Stat::Malformed,
@@ -329,6 +337,7 @@ impl Stat {
         Stat::CertificateMissing,
         Stat::CertificateMismatch,
         Stat::CertificateUnbound,
+        Stat::Nesting,
     ];
 
     /// This counter's place in [`Stat::ALL`].
@@ -354,6 +363,7 @@ impl Stat {
             Stat::CertificateMissing => 17,
             Stat::CertificateMismatch => 18,
             Stat::CertificateUnbound => 19,
+            Stat::Nesting => 20,
         }
     }
 
@@ -380,6 +390,7 @@ impl Stat {
             Stat::CertificateMissing => "certificate_missing",
             Stat::CertificateMismatch => "certificate_mismatch",
             Stat::CertificateUnbound => "certificate_unbound",
+            Stat::Nesting => "nesting",
         }
     }
 }
@@ -476,6 +487,7 @@ mod tests {
             Reason::Certificate(CertificateFailure::Missing),
             Reason::Certificate(CertificateFailure::Mismatch),
             Reason::Certificate(CertificateFailure::Unbound),
+            Reason::Nesting("n"),
         ];
         for r in reasons {
             assert!(Stat::ALL.contains(&r.counter()), "{r:?} counted nowhere");

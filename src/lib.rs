@@ -10,6 +10,8 @@
 //! 1. [`extract`]  — pick the token out of the configured header, parameter or cookie values;
 //! 2. [`decrypt`]  — parse the compact JWE and decrypt it with a configured key ([`jose::jwe`]);
 //! 3. [`verify`]   — verify the inner JWS with the issuer's keys ([`jose::jws`]);
+//!    (or, for a provider that accepts encrypt-then-sign, [`nesting`]: verify
+//!    the outer JWS first, then decrypt the JWE it signed);
 //! 4. [`validate`] — check `exp`, `nbf`, `iss`, `aud` and `typ`;
 //!    ([`pipeline`] is steps 2–4 as one function, shared by the filter and the CLI);
 //!    then [`bind`] — a sender-constrained token only from its client (the
@@ -64,6 +66,8 @@ pub mod fetch_schedule;
 pub mod forward;
 #[forbid(unsafe_code)]
 pub mod jose;
+#[forbid(unsafe_code)]
+pub mod nesting;
 #[forbid(unsafe_code)]
 pub mod path;
 #[forbid(unsafe_code)]

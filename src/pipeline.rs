@@ -1,4 +1,6 @@
-//! The whole token path as one function: decrypt → verify → validate.
+//! The whole token path as one function: decrypt → verify → validate
+//! (or, for a token signed outside, [`nesting`]: verify → decrypt →
+//! validate).
 //!
 //! [`verify_token`] is what the filter runs for every token that is not in
 //! the cache, and what `jwe-authn verify` runs: one implementation, so the
@@ -8,7 +10,9 @@ use crate::admission::{Gate, Unmetered};
 use crate::config::CompiledConfig;
 use crate::error::Reason;
 use crate::fetch_schedule::KeySource;
-use crate::{decrypt, validate, verify};
+use crate::jose::header::JwsHeader;
+use crate::verify::VerifiedJws;
+use crate::{decrypt, nesting, validate, verify};
 use serde_json::{Map, Value};
 
 /// An accepted token.
@@ -74,24 +78,14 @@ pub fn verify_token_with(
     keys: &dyn KeySource,
     gate: &mut dyn Gate,
 ) -> Result<Accepted, Rejected> {
-    let parsed = decrypt::parse(token, config)?;
-    let kid = parsed.header.kid.as_deref().map(loggable);
-    let alg = Some(parsed.header.alg.name());
-    let with_header = |reason: Reason| Rejected {
-        reason,
-        kid: kid.clone(),
-        alg,
-        provider: None,
+    let (verified, outer) = if nesting::applies(token, config) {
+        encrypt_then_sign(token, config, keys, gate)?
+    } else {
+        sign_then_encrypt(token, config, keys, gate)?
     };
-    let decrypted = decrypt::open(parsed, config, gate).map_err(with_header)?;
-    let verified =
-        verify::verify(decrypted.inner, config, keys, gate).map_err(|failure| Rejected {
-            provider: failure.provider,
-            ..with_header(failure.reason)
-        })?;
-    validate::validate(&verified, now, config).map_err(with_header)?;
+    validate::validate(&verified, now, config).map_err(|r| outer.reject(r, None))?;
     if verified.provider.is_revoked(&verified.claims) {
-        return Err(with_header(Reason::Revoked));
+        return Err(outer.reject(Reason::Revoked, None));
     }
     let expires_at = verified
         .claims
@@ -106,6 +100,88 @@ pub fn verify_token_with(
         jws: verified.jws,
         expires_at,
     })
+}
+
+/// What a rejection may log of the token's outer header.
+struct Outer {
+    kid: Option<String>,
+    alg: Option<&'static str>,
+}
+
+impl Outer {
+    fn new(kid: Option<&str>, alg: &'static str) -> Self {
+        Outer {
+            kid: kid.map(loggable),
+            alg: Some(alg),
+        }
+    }
+
+    fn reject(&self, reason: Reason, provider: Option<usize>) -> Rejected {
+        Rejected {
+            reason,
+            kid: self.kid.clone(),
+            alg: self.alg,
+            provider,
+        }
+    }
+}
+
+/// A JWE outside, the signed JWT (or, with `require_signature: false`, the
+/// claims) inside: decrypt, then verify, for a provider whose `nesting`
+/// lists `sign_then_encrypt`.
+fn sign_then_encrypt<'c>(
+    token: &str,
+    config: &'c CompiledConfig,
+    keys: &'c dyn KeySource,
+    gate: &mut dyn Gate,
+) -> Result<(VerifiedJws<'c>, Outer), Rejected> {
+    let parsed = decrypt::parse(token, config)?;
+    let outer = Outer::new(parsed.header.kid.as_deref(), parsed.header.alg.name());
+    if config
+        .providers_nesting(|n| n.sign_then_encrypt)
+        .next()
+        .is_none()
+    {
+        // Refused before any key work: no provider takes this order.
+        return Err(outer.reject(
+            Reason::Nesting("no provider accepts sign_then_encrypt (a JWE outside)"),
+            None,
+        ));
+    }
+    let decrypted = decrypt::open(parsed, config, gate).map_err(|r| outer.reject(r, None))?;
+    let verified = verify::verify(decrypted.inner, config, keys, gate)
+        .map_err(|failure| outer.reject(failure.reason, failure.provider))?;
+    if !verified.provider.nesting.sign_then_encrypt {
+        return Err(outer.reject(
+            Reason::Nesting("the provider does not accept sign_then_encrypt (a JWE outside)"),
+            Some(verified.provider.index),
+        ));
+    }
+    Ok((verified, outer))
+}
+
+/// A signed JWS outside, a JWE of the claims inside ([`nesting`]): verify,
+/// then decrypt.
+fn encrypt_then_sign<'c>(
+    token: &str,
+    config: &'c CompiledConfig,
+    keys: &'c dyn KeySource,
+    gate: &mut dyn Gate,
+) -> Result<(VerifiedJws<'c>, Outer), Rejected> {
+    let of = |h: Option<&JwsHeader>| match h {
+        Some(h) => Outer::new(h.kid.as_deref(), h.alg.name()),
+        None => Outer {
+            kid: None,
+            alg: None,
+        },
+    };
+    match nesting::verify(token, config, keys, gate) {
+        Ok(verified) => {
+            let outer = of(verified.header.as_ref());
+            Ok((verified, outer))
+        }
+        Err((failure, header)) => Err(of(header.as_ref()).reject(failure.reason, failure.provider)),
+    }
 }
 
 /// A header value made safe for a log line: printable ASCII, at most 64 chars.

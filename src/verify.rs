@@ -144,7 +144,7 @@ pub fn check_signature(parsed: &ParsedJws<'_>, keys: &[Jwk]) -> Result<(), Reaso
 
 /// [`check_signature`], asking `gate` for the candidates' work
 /// ([`admission::verify_units`]) before any signature is checked.
-fn check_signature_with(
+pub(crate) fn check_signature_with(
     parsed: &ParsedJws<'_>,
     keys: &[Jwk],
     gate: &mut dyn Gate,

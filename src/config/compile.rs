@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub use super::fetch::RemoteSource;
-pub use super::provider::{Provider, RevokedIds, MAX_REVOKED};
+pub use super::provider::{Nesting, Provider, RevokedIds, MAX_REVOKED};
 pub use super::value::{duration_ms, normalise_typ};
 
 /// Longest configuration text accepted, in bytes.
@@ -302,6 +302,15 @@ impl CompiledConfig {
     /// The provider whose issuer is exactly `iss`.
     pub fn provider_for_issuer(&self, iss: &str) -> Option<&Provider> {
         self.issuers.get(iss).and_then(|&i| self.providers.get(i))
+    }
+
+    /// The providers whose `nesting` has `order` (e.g.
+    /// `|n| n.encrypt_then_sign`), in configuration order.
+    pub fn providers_nesting(
+        &self,
+        order: impl Fn(&Nesting) -> bool,
+    ) -> impl Iterator<Item = &Provider> {
+        self.providers.iter().filter(move |p| order(&p.nesting))
     }
 
     /// The provider that accepted `accepted` (by index, and only if the

@@ -141,7 +141,10 @@ pub(super) fn compile_keys(
             if !known {
                 return Err(ConfigError::new(
                     format!("{at}.alg"),
-                    "not a supported JOSE algorithm",
+                    format!(
+                        "not a supported JOSE algorithm{}",
+                        super::value::unsupported_hint(alg)
+                    ),
                 ));
             }
             if !fit::jwk_alg(alg, &key) {

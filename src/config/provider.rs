@@ -13,6 +13,63 @@ use std::collections::HashSet;
 /// Most entries in one provider's revocation list.
 pub const MAX_REVOKED: usize = 100_000;
 
+/// `nesting` value: a JWE whose plaintext is the signed JWT (the default).
+pub const SIGN_THEN_ENCRYPT: &str = "sign_then_encrypt";
+/// `nesting` value: a JWS (`cty: JWT`) whose payload is a JWE of the claims.
+pub const ENCRYPT_THEN_SIGN: &str = "encrypt_then_sign";
+
+/// The nesting orders a provider accepts (`providers.*.nesting`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nesting {
+    /// A JWE outside, the signed JWT inside.
+    pub sign_then_encrypt: bool,
+    /// A signed JWS outside, a JWE of the claims inside.
+    pub encrypt_then_sign: bool,
+}
+
+impl Default for Nesting {
+    fn default() -> Self {
+        Nesting {
+            sign_then_encrypt: true,
+            encrypt_then_sign: false,
+        }
+    }
+}
+
+/// `providers.*.nesting`, at `path`: known values, each once, at least one.
+fn nesting(names: &[String], path: &str) -> Result<Nesting, ConfigError> {
+    let mut out = Nesting {
+        sign_then_encrypt: false,
+        encrypt_then_sign: false,
+    };
+    for (i, name) in names.iter().enumerate() {
+        let slot = match name.as_str() {
+            SIGN_THEN_ENCRYPT => &mut out.sign_then_encrypt,
+            ENCRYPT_THEN_SIGN => &mut out.encrypt_then_sign,
+            _ => {
+                return Err(ConfigError::new(
+                    format!("{path}[{i}]"),
+                    format!("expected `{SIGN_THEN_ENCRYPT}` or `{ENCRYPT_THEN_SIGN}`"),
+                ))
+            }
+        };
+        if *slot {
+            return Err(ConfigError::new(
+                format!("{path}[{i}]"),
+                format!("`{name}` is listed twice"),
+            ));
+        }
+        *slot = true;
+    }
+    if names.is_empty() {
+        return Err(ConfigError::new(
+            path,
+            "an empty list would refuse every token",
+        ));
+    }
+    Ok(out)
+}
+
 /// A provider, ready for the request path.
 #[derive(Debug)]
 pub struct Provider {
@@ -52,6 +109,8 @@ pub struct Provider {
     pub revocation_fail_open: bool,
     /// The configured revocation list (`revocation.jti`, `revocation.sub`).
     pub revoked: RevokedIds,
+    /// The nesting orders its tokens may have.
+    pub nesting: Nesting,
 }
 
 /// `certificate_bound`, compiled.
@@ -235,6 +294,7 @@ pub(super) fn compile(
             })
         }
     };
+    let nesting = nesting(&provider.nesting, &format!("{path}.nesting"))?;
     let revoked = match &provider.revocation {
         None => RevokedIds::default(),
         Some(r) => {
@@ -267,6 +327,7 @@ pub(super) fn compile(
         revocation_source,
         revocation_fail_open,
         revoked,
+        nesting,
     })
 }
 
@@ -341,6 +402,35 @@ mod tests {
         }
         let e = provider(json!({"local_jwks": {}})).unwrap_err();
         assert_eq!(e.path, "providers.idp.local_jwks");
+    }
+
+    #[test]
+    fn nesting_orders_are_known_values_each_once() {
+        let local = json!({"keys": [{"kty": "oct", "k": K}]});
+        let p = provider(json!({"local_jwks": local})).unwrap();
+        assert_eq!(p.nesting, Nesting::default(), "default: sign_then_encrypt");
+        let p = provider(json!({"local_jwks": local, "nesting": ["encrypt_then_sign"]})).unwrap();
+        assert!(p.nesting.encrypt_then_sign && !p.nesting.sign_then_encrypt);
+        let p = provider(
+            json!({"local_jwks": local, "nesting": ["encrypt_then_sign", "sign_then_encrypt"]}),
+        )
+        .unwrap();
+        assert!(p.nesting.encrypt_then_sign && p.nesting.sign_then_encrypt);
+        for (list, at) in [
+            (json!([]), "providers.idp.nesting"),
+            (
+                json!(["sign_then_encrypt", "nested"]),
+                "providers.idp.nesting[1]",
+            ),
+            (
+                json!(["encrypt_then_sign", "encrypt_then_sign"]),
+                "providers.idp.nesting[1]",
+            ),
+            (json!(["Encrypt_Then_Sign"]), "providers.idp.nesting[0]"),
+        ] {
+            let e = provider(json!({"local_jwks": local, "nesting": list})).unwrap_err();
+            assert_eq!(e.path, at, "{list}: {e}");
+        }
     }
 
     #[test]

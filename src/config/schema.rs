@@ -323,6 +323,17 @@ pub struct ProviderConfig {
     /// every cache hit. Default none.
     #[serde(default)]
     pub revocation: Option<Revocation>,
+    /// The nesting orders (RFC 7519 §5.2) this provider's tokens may have:
+    /// `sign_then_encrypt` (a JWE around the signed JWT) and
+    /// `encrypt_then_sign` (a JWS, `cty: JWT`, whose payload is a JWE of
+    /// the claims; its signature is checked before anything is decrypted).
+    /// Default `["sign_then_encrypt"]`.
+    #[serde(default = "default_nesting")]
+    pub nesting: Vec<String>,
+}
+
+fn default_nesting() -> Vec<String> {
+    vec![super::provider::SIGN_THEN_ENCRYPT.into()]
 }
 
 /// Certificate-bound tokens (RFC 8705 §3).

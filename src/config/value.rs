@@ -209,7 +209,10 @@ pub fn allow_list<T: Copy + Ord>(
                 let alg = parse(name).ok_or_else(|| {
                     ConfigError::new(
                         format!("{path}[{i}]"),
-                        format!("`{name}` is not a supported algorithm"),
+                        format!(
+                            "`{name}` is not a supported algorithm{}",
+                            unsupported_hint(name)
+                        ),
                     )
                 })?;
                 set.insert(alg);
@@ -223,6 +226,14 @@ pub fn allow_list<T: Copy + Ord>(
             Ok(set)
         }
     }
+}
+
+/// Why a registered algorithm name we do not implement is refused
+/// (`Ed448`), as a suffix for a configuration error; empty for others.
+pub fn unsupported_hint(name: &str) -> String {
+    crate::jose::alg::unsupported_signature(name)
+        .map(|why| format!(": {why}"))
+        .unwrap_or_default()
 }
 
 /// The `realm` of `WWW-Authenticate`: it is sent inside a quoted string.

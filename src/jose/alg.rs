@@ -75,7 +75,10 @@ named_enum! {
 }
 
 named_enum! {
-    /// JWS signature algorithms (`alg` of a JWS, RFC 7518 §3, RFC 8037).
+    /// JWS signature algorithms (`alg` of a JWS, RFC 7518 §3, RFC 8037,
+    /// RFC 9864). `EdDSA` (polymorphic, deprecated by RFC 9864) and
+    /// `Ed25519` (fully specified) are the same signature on an Ed25519
+    /// key; `Ed448` is not supported ([`SignatureAlg::parse`] says so).
     SignatureAlg {
         Rs256 => "RS256",
         Rs384 => "RS384",
@@ -87,6 +90,7 @@ named_enum! {
         Es384 => "ES384",
         Es512 => "ES512",
         EdDsa => "EdDSA",
+        Ed25519 => "Ed25519",
         Hs256 => "HS256",
         Hs384 => "HS384",
         Hs512 => "HS512",
@@ -157,13 +161,25 @@ impl ContentEncryptionAlg {
     }
 }
 
+/// Why a registered JWS name we do not implement is refused, for the
+/// rejection and for configuration errors (`algorithms.signature`, a key's
+/// `alg`).
+pub fn unsupported_signature(name: &str) -> Option<&'static str> {
+    (name == "Ed448").then_some("Ed448 is not supported (of the EdDSA curves only Ed25519 is)")
+}
+
 impl SignatureAlg {
     /// Parse a JWS `alg`, naming refused algorithms in the error.
     pub fn parse(name: &str) -> Result<Self, Reason> {
-        if let Some(why) = refusal(name) {
+        if let Some(why) = refusal(name).or_else(|| unsupported_signature(name)) {
             return Err(Reason::Refused(why));
         }
         Self::from_name(name).ok_or(Reason::Refused("unsupported JWS alg"))
+    }
+
+    /// True for `EdDSA` and `Ed25519`: an Ed25519 signature.
+    pub fn is_ed25519(self) -> bool {
+        matches!(self, SignatureAlg::EdDsa | SignatureAlg::Ed25519)
     }
 
     /// True for the HMAC algorithms, which need a shared `oct` key.
@@ -212,5 +228,23 @@ mod tests {
         ));
         assert!(KeyManagementAlg::parse("rsa-oaep").is_err());
         assert!(SignatureAlg::parse("ES256K").is_err());
+    }
+
+    #[test]
+    fn ed25519_is_a_jws_alg_beside_eddsa_and_ed448_is_refused_by_name() {
+        assert_eq!(SignatureAlg::parse("Ed25519"), Ok(SignatureAlg::Ed25519));
+        assert_eq!(SignatureAlg::parse("EdDSA"), Ok(SignatureAlg::EdDsa));
+        assert!(SignatureAlg::Ed25519.is_ed25519() && SignatureAlg::EdDsa.is_ed25519());
+        assert!(!SignatureAlg::Es256.is_ed25519());
+        assert_eq!(
+            SignatureAlg::parse("Ed448"),
+            Err(Reason::Refused(
+                "Ed448 is not supported (of the EdDSA curves only Ed25519 is)"
+            ))
+        );
+        assert_eq!(SignatureAlg::from_name("Ed448"), None);
+        // Names are exact, as every JOSE name is.
+        assert!(SignatureAlg::parse("ed25519").is_err());
+        assert!(SignatureAlg::parse("ED25519").is_err());
     }
 }

@@ -11,7 +11,7 @@
 //! | `ECDH-ES*` | P-256, P-384, P-521 or X25519 (to decrypt: private, on the `epk`'s curve) |
 //! | `RS*`, `PS*` | RSA |
 //! | `ES256`/`ES384`/`ES512` | P-256 / P-384 / P-521 |
-//! | `EdDSA` | Ed25519 |
+//! | `EdDSA`, `Ed25519` | Ed25519 |
 //! | `HS*` | `oct` at least as long as the hash output (RFC 7518 §3.2) |
 //!
 //! For a token, [`decryption`] also uses what the token says about itself
@@ -132,7 +132,7 @@ pub fn signature(alg: SignatureAlg, key: &Key) -> bool {
         (Es256, _) => curve(key) == Some(Curve::P256),
         (Es384, _) => curve(key) == Some(Curve::P384),
         (Es512, _) => curve(key) == Some(Curve::P521),
-        (EdDsa, _) => curve(key) == Some(Curve::Ed25519),
+        (EdDsa | Ed25519, _) => curve(key) == Some(Curve::Ed25519),
         (Hs256 | Hs384 | Hs512, Key::Oct(secret)) => hmac::key_long_enough(alg, secret),
         _ => false,
     }
@@ -270,6 +270,13 @@ mod tests {
         assert!(!signature(SignatureAlg::Es384, &p256));
         assert!(!signature(SignatureAlg::EdDsa, &x25519));
         assert!(signature(SignatureAlg::EdDsa, &ed25519));
+        assert!(signature(SignatureAlg::Ed25519, &ed25519));
+        assert!(!signature(SignatureAlg::Ed25519, &x25519));
+        assert!(!signature(SignatureAlg::Ed25519, &p256));
+        assert!(jwk_alg("Ed25519", &ed25519));
+        assert!(jwk_alg("EdDSA", &ed25519));
+        assert!(!jwk_alg("Ed25519", &x25519));
+        assert!(!jwk_alg("Ed448", &ed25519));
         assert!(jwk_alg("ECDH-ES", &x25519));
         assert!(!jwk_alg("ECDH-ES", &ed25519));
         assert!(!jwk_alg("ES256", &x25519));

@@ -150,9 +150,34 @@ pub fn key_type_for_sig(alg: SignatureAlg) -> KeyType {
         Es256 => KeyType::P256,
         Es384 => KeyType::P384,
         Es512 => KeyType::P521,
-        EdDsa => KeyType::Ed25519,
+        EdDsa | Ed25519 => KeyType::Ed25519,
         Hs256 => KeyType::Oct { bytes: 32 },
         Hs384 => KeyType::Oct { bytes: 48 },
         Hs512 => KeyType::Oct { bytes: 64 },
     }
+}
+
+/// Encrypt `claims` as a JWE (no `cty`: its plaintext is the claims), then
+/// sign that JWE's compact serialization with `cty: JWT`: the
+/// encrypt-then-sign order of RFC 7519 §5.2.
+pub fn mint_encrypt_then_sign(
+    sig: SignatureAlg,
+    sign_key: &Jwk,
+    alg: KeyManagementAlg,
+    enc: ContentEncryptionAlg,
+    enc_key: &Jwk,
+    claims: &Value,
+) -> String {
+    let jwe =
+        encrypt_compact(alg, enc, enc_key, Map::new(), claims.to_string().as_bytes()).unwrap();
+    sign_outer(sig, sign_key, &jwe)
+}
+
+/// Sign `payload` as the outer JWS of an encrypt-then-sign token
+/// (`typ: JWT`, `cty: JWT`).
+pub fn sign_outer(sig: SignatureAlg, sign_key: &Jwk, payload: &str) -> String {
+    let mut header = Map::new();
+    header.insert("typ".into(), json!("JWT"));
+    header.insert("cty".into(), json!("JWT"));
+    sign_compact(sig, sign_key, header, payload.as_bytes()).unwrap()
 }

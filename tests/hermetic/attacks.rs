@@ -735,3 +735,21 @@ fn without_the_filter_a_remote_issuers_keys_are_not_available() {
         );
     }
 }
+
+#[test]
+fn ed448_is_refused_by_name_before_any_key_work() {
+    let d = dir_setup(json!({}));
+    // No Ed448 implementation exists here: the signature bytes are never
+    // looked at, the name alone refuses the token.
+    let jws = format!(
+        "{}.{}.{}",
+        b64::encode(br#"{"alg":"Ed448"}"#),
+        b64::encode(claims().to_string().as_bytes()),
+        b64::encode(&[0u8; 114])
+    );
+    let token = encrypt_jws(Alg::Dir, Enc::A256Gcm, &d.key, &jws);
+    assert_eq!(
+        reject(&token, &d.config),
+        Reason::Refused("Ed448 is not supported (of the EdDSA curves only Ed25519 is)")
+    );
+}

@@ -29,7 +29,7 @@ fn the_base_configuration_compiles_with_documented_defaults() {
     assert_eq!(c.max_token_bytes, 16384);
     assert_eq!(c.key_management.len(), 15);
     assert_eq!(c.content_encryption.len(), 6);
-    assert_eq!(c.signature.len(), 13);
+    assert_eq!(c.signature.len(), 14);
 }
 
 #[test]
@@ -515,4 +515,56 @@ fn a_route_name_rule_is_one_matcher_and_a_real_name() {
     let mut c = base();
     c["route_metadata"] = json!("yes");
     assert_eq!(error_for(c).0, "route_metadata");
+}
+
+/// RFC 8037 A.1's public Ed25519 key.
+fn ed25519_public() -> Value {
+    json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
+}
+
+#[test]
+fn ed25519_is_accepted_and_ed448_refused_by_name_wherever_an_algorithm_is_named() {
+    // RFC 9864's fully specified name, in a key and in the allow-list.
+    let mut c = base();
+    c["providers"]["idp"]["local_jwks"]["keys"] =
+        json!([with_member(ed25519_public(), "alg", json!("Ed25519"))]);
+    c["algorithms"] = json!({"signature": ["Ed25519", "EdDSA"]});
+    let compiled = CompiledConfig::from_json(&c.to_string()).unwrap();
+    assert_eq!(compiled.signature.len(), 2);
+    // `Ed25519` does not fit another key type.
+    let mut c = base();
+    c["providers"]["idp"]["local_jwks"]["keys"] =
+        json!([with_member(p256_public(), "alg", json!("Ed25519"))]);
+    assert_refused(c, "providers.idp.local_jwks.keys[0].alg", "`Ed25519`");
+    // Ed448: in the allow-list, as a key's `alg`, as a PEM key's `alg` and
+    // as a curve, each refused naming the field and saying why.
+    let mut c = base();
+    c["algorithms"] = json!({"signature": ["Ed25519", "Ed448"]});
+    assert_refused(c, "algorithms.signature[1]", "Ed448 is not supported");
+    let mut c = base();
+    c["providers"]["idp"]["local_jwks"]["keys"] =
+        json!([with_member(ed25519_public(), "alg", json!("Ed448"))]);
+    assert_refused(
+        c,
+        "providers.idp.local_jwks.keys[0].alg",
+        "Ed448 is not supported",
+    );
+    let mut c = base();
+    c["providers"]["idp"]["local_jwks"] = json!({"pem": [{
+        "pem": "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\n-----END PUBLIC KEY-----\n",
+        "alg": "Ed448"}]});
+    assert_refused(
+        c,
+        "providers.idp.local_jwks.pem[0].alg",
+        "Ed448 is not supported",
+    );
+    // An Ed448 key (57-byte x): the curve is named, not the length.
+    let mut c = base();
+    c["providers"]["idp"]["local_jwks"]["keys"] = json!([{"kty": "OKP", "crv": "Ed448",
+        "x": "X9dEm1m0Yf0s54fsYWrUah2hNCSFpw4fig6nXYDpZ3jt8SR2m0bHBhvWeD3x5Q9s0foavq_oJWGA"}]);
+    assert_refused(
+        c,
+        "providers.idp.local_jwks.keys[0].crv",
+        "Ed448 and X448 are not supported",
+    );
 }

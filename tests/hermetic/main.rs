@@ -20,6 +20,8 @@ mod decide;
 mod fuzz_regressions;
 mod json_schema;
 mod jwk;
+mod kat;
 mod key_fit;
+mod nesting;
 mod readme_config;
 mod roundtrip;

@@ -494,6 +494,77 @@ fn defaults_are_read_from_doc_comments_and_rows() {
     }
 }
 
+/// The names in backticks in one cell of the README's "## Algorithms"
+/// table, `RS256/384/512` read as `RS256`, `RS384`, `RS512`.
+fn algorithm_names(cell: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for quoted in cell.split('`').skip(1).step_by(2) {
+        let mut parts = quoted.split('/');
+        let first = parts.next().unwrap_or_default();
+        let stem = first.trim_end_matches(|c: char| c.is_ascii_digit());
+        names.insert(first.to_string());
+        for more in parts {
+            names.insert(format!("{stem}{more}"));
+        }
+    }
+    names
+}
+
+/// The README's Algorithms table says exactly what the algorithm table
+/// (`src/jose/alg.rs`) supports, row by row, and every name it refuses is
+/// refused by name, with its own reason (not as merely unknown).
+#[test]
+fn the_algorithms_table_is_the_algorithm_table() {
+    use jwe_authn::error::Reason;
+    use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
+    let readme = read("README.md");
+    let section = &readme[readme.find("## Algorithms").expect("## Algorithms")..];
+    let row = |label: &str| -> (BTreeSet<String>, BTreeSet<String>) {
+        let line = section
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no `{label}` row"));
+        let cells: Vec<&str> = line.split('|').collect();
+        (algorithm_names(cells[2]), algorithm_names(cells[3]))
+    };
+    let names = |all: Vec<&str>| all.into_iter().map(str::to_string).collect::<BTreeSet<_>>();
+    let specific = |r: Result<(), Reason>, generic: &str| matches!(r, Err(Reason::Refused(why)) if why != generic);
+    let (supported, refused) = row("JWE `alg`");
+    assert_eq!(
+        supported,
+        names(KeyManagementAlg::ALL.iter().map(|a| a.name()).collect())
+    );
+    for name in &refused {
+        assert!(
+            specific(
+                KeyManagementAlg::parse(name).map(drop),
+                "unsupported JWE alg"
+            ),
+            "README refuses JWE alg `{name}`; the code does not say why"
+        );
+    }
+    let (supported, _) = row("JWE `enc`");
+    assert_eq!(
+        supported,
+        names(ContentEncryptionAlg::ALL.iter().map(|a| a.name()).collect())
+    );
+    let (supported, refused) = row("JWS `alg`");
+    assert_eq!(
+        supported,
+        names(SignatureAlg::ALL.iter().map(|a| a.name()).collect())
+    );
+    assert!(
+        refused.contains("Ed448") && refused.contains("none"),
+        "{refused:?}"
+    );
+    for name in &refused {
+        assert!(
+            specific(SignatureAlg::parse(name).map(drop), "unsupported JWS alg"),
+            "README refuses JWS alg `{name}`; the code does not say why"
+        );
+    }
+}
+
 #[test]
 fn every_denial_counter_is_in_the_stats_paragraph() {
     let readme = read("README.md");

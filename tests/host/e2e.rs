@@ -452,3 +452,92 @@ fn decryption_key_rotation_overlap_then_removal() {
     );
     assert!(envoy.stat("wasmcustom.jwe_authn.denied.decrypt") >= 1);
 }
+
+/// Encrypt-then-sign in a real Envoy: `demo-idp` enables only that order,
+/// `legacy-idp` (same key, another issuer) keeps the default. A token of
+/// each order is accepted by the provider that enables it and refused by
+/// the other, and a forged one of the new order is a signature failure.
+#[test]
+fn encrypt_then_sign_is_accepted_only_by_a_provider_that_enables_it() {
+    use crate::common::mint_encrypt_then_sign;
+    let ets = |claims: &Value| {
+        mint_encrypt_then_sign(
+            Sig::EdDsa,
+            &demo_key("sign.jwk"),
+            Alg::EcdhEsA256Kw,
+            Enc::A256Gcm,
+            &demo_key("encrypt.pub.jwk"),
+            claims,
+        )
+    };
+    let mut legacy = claims("orders:read");
+    legacy["iss"] = json!("https://legacy.demo.example");
+    let request =
+        |envoy: &Envoy, t: &str| envoy.request("GET", "/orders", &[("authorization", &bearer(t))]);
+
+    // The demo configuration: default nesting, so a JWS outside is refused.
+    let envoy = Envoy::start(1, |t| t);
+    let r = request(&envoy, &ets(&claims("orders:read")));
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(envoy.stat("wasmcustom.jwe_authn.denied.malformed") >= 1);
+    assert_eq!(request(&envoy, &token(&claims("orders:read"))).status, 200);
+    drop(envoy);
+
+    let legacy_idp = r#""legacy-idp": {"issuer": "https://legacy.demo.example", "audiences": ["orders-api"], "local_jwks": {"keys": [{"crv": "Ed25519", "kid": "demo-sig-1", "kty": "OKP", "x": "_9xgHXDE018eAYROvawpi4nStRAOiwrS5OCrEmS7jCU"}]}},"#;
+    let envoy = Envoy::start(1, |t| {
+        t.replacen(
+            r#""providers": {"#,
+            &format!(r#""providers": {{ {legacy_idp}"#),
+            1,
+        )
+        .replacen(
+            r#""issuer": "https://idp.demo.example","#,
+            r#""issuer": "https://idp.demo.example", "nesting": ["encrypt_then_sign"],"#,
+            1,
+        )
+    });
+    // demo-idp: encrypt-then-sign accepted, forwarded like any token; no
+    // decrypted signed JWT exists to put in x-jwt-inner.
+    let r = request(&envoy, &ets(&claims("orders:read")));
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.echoed("x-jwt-sub"), Some("alice"));
+    assert_eq!(r.echoed("x-jwt-inner"), None);
+    assert_eq!(r.echoed("authorization"), None);
+    let payload: Value = serde_json::from_slice(
+        &jwe_authn::jose::b64::decode(r.echoed("x-jwt-payload").unwrap().as_bytes()).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(payload["iss"], "https://idp.demo.example");
+    // legacy-idp: the default order accepted, the new one refused (the
+    // outer JWS is checked with demo-idp's keys, the only provider that
+    // enables the order, and its claims name another issuer).
+    assert_eq!(request(&envoy, &token(&legacy)).status, 200);
+    let upstream_before = envoy.stat("cluster.echo.upstream_rq_total");
+    let r = request(&envoy, &ets(&legacy));
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(r.body.contains("invalid_token"));
+    // demo-idp refuses the default order.
+    assert_eq!(request(&envoy, &token(&claims("orders:read"))).status, 401);
+    assert!(envoy.stat("wasmcustom.jwe_authn.denied.nesting") >= 2);
+    // A forged token of the new order: a signature failure.
+    let forger = Jwk {
+        kid: Some("demo-sig-1".into()),
+        ..Jwk::bare(jwe_authn::jose::jwk::generate(KeyType::Ed25519).unwrap())
+    };
+    let forged = mint_encrypt_then_sign(
+        Sig::EdDsa,
+        &forger,
+        Alg::EcdhEsA256Kw,
+        Enc::A256Gcm,
+        &demo_key("encrypt.pub.jwk"),
+        &claims("orders:read"),
+    );
+    assert_eq!(request(&envoy, &forged).status, 401);
+    assert!(envoy.stat("wasmcustom.jwe_authn.denied.signature") >= 1);
+    assert_eq!(
+        envoy.stat("cluster.echo.upstream_rq_total"),
+        upstream_before,
+        "nothing refused reached the upstream"
+    );
+    assert_eq!(envoy.stat("wasm.jwe_authn.vm_reload"), 0);
+}

@@ -1,7 +1,8 @@
 //! Interoperability with panva/jose (Node), an independent JOSE library:
 //!
 //! - tokens jose minted (every JWE alg on every curve, every enc, every JWS
-//!   alg; committed under `tests/fixtures/interop`, regenerated with
+//!   alg, and encrypt-then-sign tokens for a provider that enables that
+//!   order; committed under `tests/fixtures/interop`, regenerated with
 //!   `node tests/interop/interop.mjs fixtures tests/fixtures/interop`) pass
 //!   our pipeline, and fail once tampered;
 //! - tokens our CLI mints (the same matrix) decrypt and verify in jose.
@@ -48,8 +49,11 @@ fn tokens_minted_by_jose_are_accepted() {
     let mut failures = Vec::new();
     for t in &tokens {
         let name = t["name"].as_str().unwrap();
-        // HMAC-signed tokens come from their own issuer and provider.
-        let provider = if t["sig"].as_str().unwrap().starts_with("HS") {
+        // HMAC-signed tokens come from their own issuer and provider, and
+        // encrypt-then-sign tokens from the provider that enables it.
+        let provider = if t["nesting"] == "encrypt_then_sign" {
+            "interop-ets"
+        } else if t["sig"].as_str().unwrap().starts_with("HS") {
             "interop-hmac"
         } else {
             "interop"
@@ -86,12 +90,70 @@ fn tokens_minted_by_jose_are_accepted() {
     {
         assert!(seen.contains(alg), "no fixture uses {alg}");
     }
+    assert!(
+        tokens.iter().any(|t| t["nesting"] == "encrypt_then_sign"),
+        "no encrypt-then-sign fixture"
+    );
+}
+
+/// jose's encrypt-then-sign tokens are refused by a provider that does not
+/// enable the order, and by one that does once the signed payload is
+/// altered (before anything is decrypted: a signature failure).
+#[test]
+fn jose_encrypt_then_sign_tokens_need_the_order_and_an_intact_signature() {
+    let config = fixture_config();
+    let mut text: Value = read_json(&root().join("tests/fixtures/interop/config.json"));
+    text["providers"]["interop-ets"]["nesting"] = json!(["sign_then_encrypt"]);
+    let without = CompiledConfig::from_json(&text.to_string()).unwrap();
+    let all = fixture_tokens();
+    let ets: Vec<&Value> = all
+        .iter()
+        .filter(|t| t["nesting"] == "encrypt_then_sign")
+        .collect();
+    assert!(!ets.is_empty());
+    let mut signature_failures = 0;
+    for t in ets {
+        let token = t["token"].as_str().unwrap();
+        assert_eq!(
+            verify_token(token, NOW, &without).unwrap_err().reason,
+            Reason::Refused("plain JWS bearer: the token must be encrypted"),
+            "{}",
+            t["name"]
+        );
+        // Another valid JWE under the old signature: one character of
+        // the signed JWE's ciphertext changed.
+        let parts: Vec<&str> = token.split('.').collect();
+        let jwe = String::from_utf8(b64_decode(parts[1])).unwrap();
+        let mut segments: Vec<String> = jwe.split('.').map(str::to_string).collect();
+        let ct = &mut segments[3];
+        let flipped = if ct.starts_with('A') { "B" } else { "A" };
+        ct.replace_range(0..1, flipped);
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            jwe_authn::jose::b64::encode(segments.join(".").as_bytes()),
+            parts[2]
+        );
+        let rejected = verify_token(&tampered, NOW, &config).unwrap_err();
+        assert_eq!(
+            rejected.reason,
+            Reason::Signature("signature does not verify"),
+            "{}",
+            t["name"]
+        );
+        signature_failures += 1;
+    }
+    assert!(signature_failures > 0);
 }
 
 #[test]
 fn tampered_jose_tokens_are_rejected() {
     let config = fixture_config();
-    for t in fixture_tokens().iter().step_by(5) {
+    for t in fixture_tokens()
+        .iter()
+        .filter(|t| t["nesting"] != "encrypt_then_sign")
+        .step_by(5)
+    {
         let token = t["token"].as_str().unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
         let ct = &mut parts[3];
@@ -218,8 +280,22 @@ fn tokens_minted_by_our_cli_verify_in_jose() {
         } else {
             path(&format!("{enc_key}.pub.jwk"))
         };
+        let ets = t["nesting"] == "encrypt_then_sign";
+        let claims = if ets {
+            json!({"iss": "https://idp-ets.interop.example", "sub": "cli-user", "aud": "orders-api"})
+                .to_string()
+        } else {
+            claims.clone()
+        };
+        let nesting = if ets {
+            "encrypt_then_sign"
+        } else {
+            "sign_then_encrypt"
+        };
         let token = cli(&[
             "mint",
+            "--nesting",
+            nesting,
             "--claims",
             &claims,
             "--sign-key",
@@ -235,7 +311,8 @@ fn tokens_minted_by_our_cli_verify_in_jose() {
             "--expires-in",
             "1h",
         ]);
-        tokens.push(json!({"name": t["name"], "token": token.trim()}));
+        let iss: Value = serde_json::from_str::<Value>(&claims).unwrap()["iss"].clone();
+        tokens.push(json!({"name": t["name"], "token": token.trim(), "iss": iss}));
     }
     let input = json!({
         "decryption_keys": decryption,
@@ -262,4 +339,8 @@ fn tokens_minted_by_our_cli_verify_in_jose() {
         fixtures.len(),
         "{stdout}"
     );
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    jwe_authn::jose::b64::decode(text.as_bytes()).unwrap()
 }

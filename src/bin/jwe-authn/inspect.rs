@@ -13,20 +13,28 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     };
     let token = token.trim();
     let segments = token.split('.').count();
-    let kind = match segments {
-        5 => "JWE (compact); the payload is encrypted and not shown",
-        3 => "JWS (compact); a plain JWS is refused by the filter",
-        _ => {
-            return Err(Failure::usage(format!(
-                "not a compact JOSE token ({segments} segments)"
-            )))
-        }
-    };
+    if segments != 5 && segments != 3 {
+        return Err(Failure::usage(format!(
+            "not a compact JOSE token ({segments} segments)"
+        )));
+    }
     let header = token.split('.').next().unwrap_or_default();
     let bytes = b64::decode(header.as_bytes())
         .ok_or_else(|| Failure::usage("protected header is not base64url"))?;
     let value =
         json::parse(&bytes).map_err(|e| Failure::usage(format!("protected header: {e}")))?;
+    let cty_jwt = value
+        .get("cty")
+        .and_then(|c| c.as_str())
+        .is_some_and(|c| jwe_authn::config::compile::normalise_typ(c) == "jwt");
+    let kind = match (segments, cty_jwt) {
+        (5, _) => "JWE (compact); the payload is encrypted and not shown",
+        (_, true) => {
+            "JWS (compact) with cty JWT: encrypt-then-sign, accepted only by a provider \
+             whose nesting lists encrypt_then_sign; its payload is a JWE, not shown"
+        }
+        _ => "JWS (compact); a plain JWS is refused by the filter",
+    };
     eprintln!("{kind}");
     print_json(&value)
 }

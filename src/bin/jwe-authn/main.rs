@@ -23,6 +23,7 @@ usage:
                  [--sign-only true]   (a plain signed JWT, for comparisons; the filter refuses it)
                  [--bind-certificate CERT.pem]   (cnf.x5t#S256: bound to that client certificate, RFC 8705)
                  [--count N]          (N distinct tokens, one per line; for load tests)
+                 [--nesting encrypt_then_sign]  (a signed JWS around a JWE of the claims)
   jwe-authn verify --config FILE [--token TOKEN | --token-file FILE] [--now SECONDS]
   jwe-authn inspect TOKEN
   jwe-authn schema                  (the configuration's JSON Schema, as shipped in schema/)

@@ -1,5 +1,7 @@
 //! `mint`: sign claims as a JWS, then encrypt that JWS as a JWE (a nested
-//! JWT), with the core's own signing and encryption code.
+//! JWT), with the core's own signing and encryption code; with `--nesting
+//! encrypt_then_sign`, the other order: encrypt the claims as a JWE, then
+//! sign that JWE's compact serialization as a JWS with `cty: JWT`.
 
 use crate::args::{read_file, Args};
 use crate::{keyfile, Failure};
@@ -28,6 +30,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "sign-only",
             "count",
             "bind-certificate",
+            "nesting",
         ],
     )?;
     args.no_positional()?;
@@ -100,6 +103,29 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
     };
 
     let payload = serde_json::to_vec(&claims).map_err(|e| Failure::usage(e.to_string()))?;
+    match args.get("nesting") {
+        None | Some("sign_then_encrypt") => {}
+        Some("encrypt_then_sign") => {
+            // The claims encrypted (no `cty`: the plaintext is the claims),
+            // then that JWE signed, `cty: JWT` saying what the payload is.
+            let mut outer_header = Map::new();
+            outer_header.insert("typ".into(), Value::from(args.get("typ").unwrap_or("JWT")));
+            outer_header.insert("cty".into(), Value::from("JWT"));
+            for _ in 0..count {
+                let jwe = encrypt_compact(alg, enc, &encrypt_key, Map::new(), &payload)
+                    .map_err(|e| Failure::usage(format!("encrypting with {alg}/{enc}: {e}")))?;
+                let jws = sign_compact(sig_alg, &sign_key, outer_header.clone(), jwe.as_bytes())
+                    .map_err(|e| Failure::usage(format!("signing with {sig_alg}: {e}")))?;
+                line(&mut out, &jws)?;
+            }
+            return out.flush().map_err(|e| Failure::usage(e.to_string()));
+        }
+        Some(_) => {
+            return Err(Failure::usage(
+                "--nesting expects sign_then_encrypt or encrypt_then_sign",
+            ))
+        }
+    }
     let mut inner_header = Map::new();
     inner_header.insert("typ".into(), Value::from(args.get("typ").unwrap_or("JWT")));
     let mut outer_header = Map::new();

@@ -207,8 +207,11 @@ pub(crate) fn check_alg(alg: &str, key: &Key) -> Result<(), ConfigError> {
         Err(err(
             "alg",
             format!(
-                "`{alg}` is not a supported algorithm for this {} key",
-                key.describe()
+                "`{alg}` is not a supported algorithm for this {} key{}",
+                key.describe(),
+                crate::jose::alg::unsupported_signature(alg)
+                    .map(|why| format!(": {why}"))
+                    .unwrap_or_default()
             ),
         ))
     }
@@ -308,6 +311,14 @@ fn parse_ec(map: &Map<String, Value>, allow_private: bool) -> Result<EcKey, Conf
 
 fn parse_okp(map: &Map<String, Value>, allow_private: bool) -> Result<OkpKey, ConfigError> {
     let crv = required_string(map, "crv")?;
+    if !matches!(crv, "X25519" | "Ed25519") {
+        // Checked before `x`, whose length differs on Ed448 and X448: the
+        // error names the curve, not a length.
+        return Err(err(
+            "crv",
+            "expected X25519 or Ed25519 (Ed448 and X448 are not supported)",
+        ));
+    }
     let x = exact::<32>(map, "x")?.ok_or_else(|| err("x", "is required"))?;
     let d = exact::<32>(map, "d")?;
     if d.is_some() && !allow_private {
@@ -341,6 +352,9 @@ fn parse_okp(map: &Map<String, Value>, allow_private: bool) -> Result<OkpKey, Co
                 }
             }
         }
-        _ => Err(err("crv", "expected X25519 or Ed25519")),
+        _ => Err(err(
+            "crv",
+            "expected X25519 or Ed25519 (Ed448 and X448 are not supported)",
+        )),
     }
 }

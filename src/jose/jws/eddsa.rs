@@ -1,5 +1,6 @@
-//! EdDSA with Ed25519 (RFC 8037 §3.1), verified strictly (no small-order
-//! keys or non-canonical signatures).
+//! Ed25519 signatures, named `EdDSA` (RFC 8037 §3.1) or `Ed25519` (RFC 9864
+//! §2.2), verified strictly (no small-order keys or non-canonical
+//! signatures). Ed448 is not supported.
 
 use crate::jose::jwk::OkpKey;
 use ed25519_dalek::{Signature, Signer};

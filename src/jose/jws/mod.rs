@@ -1,5 +1,5 @@
 //! JWS signatures (RFC 7515, RFC 7518 §3, RFC 8037), one module per family:
-//! [`rsa`] (RS*, PS*), [`ecdsa`] (ES*), [`eddsa`] (EdDSA/Ed25519) and
+//! [`rsa`] (RS*, PS*), [`ecdsa`] (ES*), [`eddsa`] (`EdDSA` and `Ed25519`) and
 //! [`hmac`] (HS*).
 //!
 //! [`fit::signature`] decides which key may verify which algorithm. It is
