@@ -154,7 +154,7 @@ fn refusal(
     let answer = reason.answer();
     Deny {
         status: answer.status(),
-        www_authenticate: answer.challenge(&config.realm),
+        www_authenticate: answer.challenge(&config.realm, &config.dpop_algs),
         body: answer.body().to_string(),
         reason,
         kid,
@@ -339,7 +339,7 @@ pub fn decide<'c>(
     if rule.requires == Requirement::Allow {
         return anonymous(config, request);
     }
-    let found = match extract::find(&config.sources, request) {
+    let found = match extract::find(&config.sources, request, config.dpop_enabled) {
         Ok(Some(found)) => found,
         Ok(None) if rule.allow_missing => return anonymous(config, request),
         Ok(None) => return deny(config, Reason::Missing, None, None, CacheUse::None),

@@ -6,6 +6,7 @@
 //! values or key material.
 
 use crate::admission::Shed;
+use crate::dpop::DpopError;
 use std::fmt;
 
 /// The precise, internal reason for rejecting a token.
@@ -66,6 +67,29 @@ pub enum Reason {
     /// A certificate-bound token (RFC 8705) from a client without that
     /// certificate, or an unbound token where binding is required.
     Certificate(CertificateFailure),
+    /// A DPoP-bound token (RFC 9449) without a valid proof for this
+    /// request, or presented the wrong way.
+    Dpop(DpopFailure),
+}
+
+/// Why a DPoP-bound token was refused ([`Reason::Dpop`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpopFailure {
+    /// The proof failed a check ([`crate::dpop::check_proof`]).
+    Proof(DpopError),
+    /// No `DPoP` header, or more than one.
+    ProofMissing,
+    /// A token with `cnf.jkt` sent as a bearer token (§7.1).
+    BoundAsBearer,
+    /// The `DPoP` scheme with a token that is not DPoP-bound, or one the
+    /// provider does not accept DPoP for; or `required` and no `cnf.jkt`.
+    Unbound,
+    /// The proof's key is not the one the token is bound to (`cnf.jkt`).
+    KeyMismatch,
+    /// The proof's `jti` was seen within its window (§11.1).
+    Replayed,
+    /// The replay store has no room: refused, never accepted unchecked.
+    ReplayStoreFull,
 }
 
 /// Why a token's certificate binding failed ([`Reason::Certificate`]).
@@ -104,6 +128,14 @@ impl Reason {
             Reason::Certificate(CertificateFailure::Missing) => Stat::CertificateMissing,
             Reason::Certificate(CertificateFailure::Mismatch) => Stat::CertificateMismatch,
             Reason::Certificate(CertificateFailure::Unbound) => Stat::CertificateUnbound,
+            Reason::Dpop(DpopFailure::Proof(_)) => Stat::DpopProof,
+            Reason::Dpop(DpopFailure::ProofMissing) => Stat::DpopMissing,
+            Reason::Dpop(DpopFailure::BoundAsBearer) => Stat::DpopBoundAsBearer,
+            Reason::Dpop(DpopFailure::Unbound) => Stat::DpopUnbound,
+            Reason::Dpop(DpopFailure::KeyMismatch) => Stat::DpopKeyMismatch,
+            Reason::Dpop(DpopFailure::Replayed | DpopFailure::ReplayStoreFull) => {
+                Stat::DpopReplayed
+            }
         }
     }
 
@@ -146,6 +178,15 @@ impl Reason {
             Reason::Certificate(CertificateFailure::Unbound) => {
                 "the token is not bound to a client certificate"
             }
+            Reason::Dpop(DpopFailure::Proof(e)) => e.detail(),
+            Reason::Dpop(DpopFailure::ProofMissing) => "no DPoP proof, or more than one",
+            Reason::Dpop(DpopFailure::BoundAsBearer) => "a DPoP-bound token sent as a bearer token",
+            Reason::Dpop(DpopFailure::Unbound) => {
+                "the DPoP scheme without a DPoP-bound token, or a bound token required"
+            }
+            Reason::Dpop(DpopFailure::KeyMismatch) => "the proof's key is not the token's cnf.jkt",
+            Reason::Dpop(DpopFailure::Replayed) => "the proof's jti was used before",
+            Reason::Dpop(DpopFailure::ReplayStoreFull) => "the DPoP replay store is full",
         }
     }
 
@@ -176,6 +217,10 @@ impl Reason {
             | Reason::Ambiguous(_)
             | Reason::RevocationUnavailable
             | Reason::Certificate(_) => Answer::InvalidToken,
+            Reason::Dpop(DpopFailure::Proof(_) | DpopFailure::ProofMissing)
+            | Reason::Dpop(DpopFailure::KeyMismatch | DpopFailure::Replayed)
+            | Reason::Dpop(DpopFailure::ReplayStoreFull) => Answer::InvalidDpopProof,
+            Reason::Dpop(DpopFailure::BoundAsBearer | DpopFailure::Unbound) => Answer::InvalidToken,
         }
     }
 
@@ -208,13 +253,16 @@ pub enum Answer {
     /// 500 `server_error`, no challenge: the route's requirement is not a
     /// valid one (the operator's error, not the client's).
     Misconfigured,
+    /// 401 `invalid_dpop_proof` with a `DPoP` challenge (RFC 9449 §7.1),
+    /// whatever was wrong with the proof.
+    InvalidDpopProof,
 }
 
 impl Answer {
     /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            Answer::TokenRequired | Answer::InvalidToken => 401,
+            Answer::TokenRequired | Answer::InvalidToken | Answer::InvalidDpopProof => 401,
             Answer::InsufficientScope => 403,
             Answer::InvalidRequest => 400,
             Answer::TemporarilyUnavailable => 503,
@@ -231,6 +279,7 @@ impl Answer {
             Answer::InvalidRequest => Some("invalid_request"),
             Answer::TemporarilyUnavailable => Some("temporarily_unavailable"),
             Answer::Misconfigured => Some("server_error"),
+            Answer::InvalidDpopProof => Some("invalid_dpop_proof"),
         }
     }
 
@@ -255,13 +304,21 @@ impl Answer {
             Answer::Misconfigured => {
                 r#"{"error":"server_error","error_description":"the route's authentication requirement is misconfigured"}"#
             }
+            Answer::InvalidDpopProof => {
+                r#"{"error":"invalid_dpop_proof","error_description":"the DPoP proof is invalid"}"#
+            }
         }
     }
 
     /// The `WWW-Authenticate` value for `realm` (none when the answer is
     /// not about credentials).
-    pub fn challenge(self, realm: &str) -> Option<String> {
+    /// `dpop_algs` is the space-separated list of proof algorithms (RFC 9449
+    /// §7.1 `algs`), for a `DPoP` challenge.
+    pub fn challenge(self, realm: &str, dpop_algs: &str) -> Option<String> {
         match self {
+            Answer::InvalidDpopProof => Some(format!(
+                "DPoP realm=\"{realm}\", algs=\"{dpop_algs}\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is invalid\""
+            )),
             Answer::TokenRequired => Some(format!("Bearer realm=\"{realm}\"")),
             Answer::InvalidToken => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"the access token is invalid\""
@@ -303,12 +360,18 @@ pub enum Stat {
     CertificateMissing,
     CertificateMismatch,
     CertificateUnbound,
+    DpopProof,
+    DpopMissing,
+    DpopBoundAsBearer,
+    DpopUnbound,
+    DpopKeyMismatch,
+    DpopReplayed,
 }
 
 impl Stat {
     /// Every counter, each once, in [`Stat::index`] order (the filter
     /// defines them all at start; a test ties this list to the enum).
-    pub const ALL: [Stat; 20] = [
+    pub const ALL: [Stat; 26] = [
         Stat::Missing,
         Stat::TooLarge,
         Stat::Malformed,
@@ -329,6 +392,12 @@ impl Stat {
         Stat::CertificateMissing,
         Stat::CertificateMismatch,
         Stat::CertificateUnbound,
+        Stat::DpopProof,
+        Stat::DpopMissing,
+        Stat::DpopBoundAsBearer,
+        Stat::DpopUnbound,
+        Stat::DpopKeyMismatch,
+        Stat::DpopReplayed,
     ];
 
     /// This counter's place in [`Stat::ALL`].
@@ -354,6 +423,12 @@ impl Stat {
             Stat::CertificateMissing => 17,
             Stat::CertificateMismatch => 18,
             Stat::CertificateUnbound => 19,
+            Stat::DpopProof => 20,
+            Stat::DpopMissing => 21,
+            Stat::DpopBoundAsBearer => 22,
+            Stat::DpopUnbound => 23,
+            Stat::DpopKeyMismatch => 24,
+            Stat::DpopReplayed => 25,
         }
     }
 
@@ -380,6 +455,12 @@ impl Stat {
             Stat::CertificateMissing => "certificate_missing",
             Stat::CertificateMismatch => "certificate_mismatch",
             Stat::CertificateUnbound => "certificate_unbound",
+            Stat::DpopProof => "dpop_proof",
+            Stat::DpopMissing => "dpop_missing",
+            Stat::DpopBoundAsBearer => "dpop_bound_as_bearer",
+            Stat::DpopUnbound => "dpop_unbound",
+            Stat::DpopKeyMismatch => "dpop_key_mismatch",
+            Stat::DpopReplayed => "dpop_replayed",
         }
     }
 }
@@ -476,13 +557,20 @@ mod tests {
             Reason::Certificate(CertificateFailure::Missing),
             Reason::Certificate(CertificateFailure::Mismatch),
             Reason::Certificate(CertificateFailure::Unbound),
+            Reason::Dpop(DpopFailure::Proof(DpopError::Ath)),
+            Reason::Dpop(DpopFailure::ProofMissing),
+            Reason::Dpop(DpopFailure::BoundAsBearer),
+            Reason::Dpop(DpopFailure::Unbound),
+            Reason::Dpop(DpopFailure::KeyMismatch),
+            Reason::Dpop(DpopFailure::Replayed),
+            Reason::Dpop(DpopFailure::ReplayStoreFull),
         ];
         for r in reasons {
             assert!(Stat::ALL.contains(&r.counter()), "{r:?} counted nowhere");
             let a = r.answer();
             assert_eq!(a.code(), r.bearer_error());
             assert!(a.body().contains(a.code().unwrap_or("unauthorized")));
-            if let (Some(code), Some(challenge)) = (a.code(), a.challenge("x")) {
+            if let (Some(code), Some(challenge)) = (a.code(), a.challenge("x", "ES256")) {
                 assert!(challenge.contains(code));
             }
             assert_eq!(a.retry_after().is_some(), a.status() == 503);
