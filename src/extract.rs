@@ -533,7 +533,7 @@ mod tests {
         let sources = sources();
         let token = |path, headers: &[(&str, &str)]| {
             let headers = h(headers);
-            find(&sources, &request(path, &headers))
+            find(&sources, &request(path, &headers), false)
                 .map(|f| f.map(|f| (f.token.to_string(), f.sources)))
         };
         let cookie = [("Cookie", "a=1; session=cookie-token")];
@@ -567,7 +567,7 @@ mod tests {
         let ambiguous = |path, headers: &[(&str, &str)]| {
             let headers = h(headers);
             matches!(
-                find(&sources, &request(path, &headers)),
+                find(&sources, &request(path, &headers), false),
                 Err(Reason::Ambiguous(_))
             )
         };
@@ -589,6 +589,50 @@ mod tests {
             &[("cookie", "session=a"), ("cookie", "session=b")]
         ));
         assert!(ambiguous("/", &[("authorization", "Bearer a,Bearer b")]));
+    }
+
+    #[test]
+    fn the_dpop_scheme_is_read_only_when_dpop_is_on() {
+        let sources = sources();
+        let find_with = |dpop, headers: &[(&str, &str)]| {
+            let headers = h(headers);
+            find(&sources, &request("/x", &headers), dpop)
+                .map(|f| f.map(|f| (f.token.to_string(), f.sources, f.dpop)))
+        };
+        let dpop = [("authorization", "DPoP tok")];
+        assert_eq!(
+            find_with(true, &dpop),
+            Ok(Some(("tok".into(), 0b0001, true)))
+        );
+        assert_eq!(
+            find_with(true, &[("authorization", "dpop tok")]),
+            Ok(Some(("tok".into(), 0b0001, true))),
+            "the scheme is case-insensitive"
+        );
+        assert_eq!(
+            find_with(true, &[("authorization", "Bearer tok")]),
+            Ok(Some(("tok".into(), 0b0001, false)))
+        );
+        // Off: `DPoP` is some other scheme, no token.
+        assert_eq!(find_with(false, &dpop), Ok(None));
+        // The scheme used in any other way is invalid, never missing.
+        for v in ["DPoP", "DPoP  tok", "DPoP a b", "DPoP a,Bearer b"] {
+            assert!(
+                matches!(
+                    find_with(true, &[("authorization", v)]),
+                    Err(Reason::Ambiguous(_))
+                ),
+                "{v:?}"
+            );
+        }
+        // The same token also in another source is not one DPoP token.
+        assert!(matches!(
+            find_with(
+                true,
+                &[("authorization", "DPoP tok"), ("x-access-token", "tok")]
+            ),
+            Err(Reason::Ambiguous(_))
+        ));
     }
 
     #[test]
