@@ -23,6 +23,7 @@ mod admission;
 mod bound;
 mod config_schema;
 mod deploy;
+mod dpop;
 mod e2e;
 mod edge;
 mod interop;
