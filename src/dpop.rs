@@ -1,5 +1,6 @@
 //! DPoP proofs (RFC 9449): the pure check of one proof against the request
-//! it came with. Not wired into [`decide`](crate::decide) yet.
+//! it came with. [`crate::bind::dpop`] calls it for providers with `dpop`,
+//! on every request, and keeps the `jti`s in [`crate::cache::replay`].
 //!
 //! A DPoP proof is a compact JWS the client signs with a key of its own and
 //! sends in the `DPoP` header beside a sender-constrained access token. The

@@ -378,3 +378,170 @@ fn the_host_reads_what_the_proof_needs() {
     assert!(!plain.dpop_enabled);
     assert!(!plain.wants_header("dpop"));
 }
+
+/// A budget that admits nothing (and counts what it was asked).
+struct Spent(u32);
+
+impl jwe_authn::admission::Gate for Spent {
+    fn admit(&mut self, _units: u64) -> Result<(), jwe_authn::admission::Shed> {
+        self.0 += 1;
+        Err(jwe_authn::admission::Shed::Budget)
+    }
+}
+
+#[test]
+fn a_proof_s_signature_draws_on_the_cold_path_budget() {
+    let s = setup(json!({}));
+    let mut cache = Cache::new(100, 300);
+    let t = bound(&s);
+    let auth = format!("DPoP {t}");
+    let p = proof(&s, "GET", HTU, &t, "first");
+    allowed(&run(
+        &s,
+        &mut cache,
+        &[("authorization", &auth), ("dpop", &p)],
+    ));
+    // The token is cached now; its next proof's signature still costs.
+    let p = proof(&s, "GET", HTU, &t, "second");
+    let headers = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "api.example"),
+        (":path", PATH),
+        ("authorization", auth.as_str()),
+        ("dpop", p.as_str()),
+    ];
+    let request = Request {
+        method: "GET",
+        path: PATH,
+        headers: &headers,
+        ..Default::default()
+    };
+    let mut gate = Spent(0);
+    let d = jwe_authn::decide::decide(
+        &request,
+        NOW,
+        &s.config,
+        &mut cache,
+        &mut FetchSchedule::new(&s.config),
+        &mut gate,
+    );
+    assert!(
+        matches!(&d, Decision::Deny(d) if matches!(d.reason, Reason::Overloaded(_)) && d.status == 503),
+        "{d:?}"
+    );
+    assert_eq!(gate.0, 1);
+    // Shed before its signature was checked: the proof was not spent.
+    allowed(&run(
+        &s,
+        &mut cache,
+        &[("authorization", &auth), ("dpop", &p)],
+    ));
+}
+
+#[test]
+fn a_request_that_waits_is_checked_with_its_proof_when_decided_again() {
+    use jwe_authn::decide::{redecide, Redecided};
+    use jwe_authn::fetch_schedule::Body;
+    let (enc, sig, client) = keys().clone();
+    let mut config = config_value(&[private(&enc)], &[public(&sig)], json!({}));
+    config["providers"]["test"]["dpop"] = json!({});
+    config["providers"]["test"]["revocation"] =
+        json!({"http_uri": {"uri": "https://idp.test/revoked", "cluster": "idp"}});
+    let s = Setup {
+        config: compile(&config),
+        enc,
+        sig,
+        client,
+    };
+    let mut cache = Cache::new(100, 300);
+    let mut keys = FetchSchedule::new(&s.config);
+    let t = bound(&s);
+    let auth = format!("DPoP {t}");
+    let p = proof(&s, "GET", HTU, &t, "parked");
+    let headers = [
+        (":method", "GET"),
+        (":scheme", "https"),
+        (":authority", "api.example"),
+        (":path", PATH),
+        ("authorization", auth.as_str()),
+        ("dpop", p.as_str()),
+    ];
+    let request = Request {
+        method: "GET",
+        path: PATH,
+        headers: &headers,
+        ..Default::default()
+    };
+    let decision = jwe_authn::decide::decide(
+        &request,
+        NOW,
+        &s.config,
+        &mut cache,
+        &mut keys,
+        &mut Unmetered,
+    );
+    let Decision::Wait(parked) = decision else {
+        panic!("no list yet: the request waits, got {decision:?}");
+    };
+    assert!(parked.presented.dpop_scheme);
+    assert_eq!(parked.presented.method, "GET");
+    assert_eq!(parked.presented.path, PATH);
+    // Still waiting: decided again, its proof is not spent.
+    assert!(matches!(
+        redecide(
+            &parked,
+            NOW,
+            &s.config,
+            &mut cache,
+            &mut keys,
+            &mut Unmetered
+        ),
+        Redecided::Wait(_)
+    ));
+    let fetch = keys
+        .due(NOW)
+        .into_iter()
+        .find(|f| f.path == "/revoked")
+        .unwrap();
+    keys.fetched(fetch.id, NOW, Some(200), Body::Bytes(br#"{"jti": []}"#))
+        .unwrap();
+    match redecide(
+        &parked,
+        NOW,
+        &s.config,
+        &mut cache,
+        &mut keys,
+        &mut Unmetered,
+    ) {
+        Redecided::Done(Decision::Allow(_)) => {}
+        other => panic!("allowed with its proof, got {other:?}"),
+    }
+    // The proof was spent by that decision.
+    let d = jwe_authn::decide::decide(
+        &request,
+        NOW,
+        &s.config,
+        &mut cache,
+        &mut keys,
+        &mut Unmetered,
+    );
+    refused(&d, DpopFailure::Replayed);
+    // A parked request whose proof is for another URI is refused when
+    // decided again.
+    let mut other = parked.clone();
+    other.presented.path = "/orders/43".into();
+    match redecide(
+        &other,
+        NOW,
+        &s.config,
+        &mut cache,
+        &mut keys,
+        &mut Unmetered,
+    ) {
+        Redecided::Done(Decision::Deny(d)) => {
+            assert_eq!(d.reason, Reason::Dpop(DpopFailure::Proof(DpopError::Htu)))
+        }
+        other => panic!("refused, got {other:?}"),
+    }
+}
