@@ -9,12 +9,19 @@
 //! provider names one, a trusted request header written by a TLS-terminating
 //! proxy in front of Envoy.
 //!
+//! DPoP-bound tokens (RFC 9449): the claims' `cnf.jkt` is the RFC 7638
+//! thumbprint of a key the client holds; each request carries a `DPoP`
+//! proof signed with that key, for this request ([`dpop`]).
+//!
 //! Checked on every request, cached token or not: the binding is a property
-//! of the connection, not of the token.
+//! of the connection, or of each request, not of the token.
 
-use crate::config::provider::{CertificateBinding, CertificateHeader};
-use crate::error::{CertificateFailure, Reason};
-use crate::extract::{self, Request};
+use crate::admission::{self, Gate};
+use crate::cache::replay::{ReplayGuard, Seen};
+use crate::config::provider::{CertificateBinding, CertificateHeader, DpopBinding};
+use crate::dpop::{ParsedProof, ProofRequest};
+use crate::error::{CertificateFailure, DpopFailure, Reason};
+use crate::extract::{self, Found, Request};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::{Map, Value};
@@ -190,6 +197,80 @@ pub fn thumbprint_of_pem(pem: &str) -> Option<String> {
         return None;
     }
     Some(URL_SAFE_NO_PAD.encode(Sha256::digest(&der)))
+}
+
+/// Check `claims` (of a verified token) against the DPoP proof the request
+/// `request` presents with the token `found`, under the provider's
+/// `binding` (`None`: the provider does not take DPoP), at `now`:
+///
+/// - without `binding`, a token sent with the DPoP scheme is refused
+///   ([`DpopFailure::Unbound`]); any other is what it was (a `cnf.jkt`
+///   token is a bearer token where DPoP is off);
+/// - with it, a token with `cnf.jkt` must come with the DPoP scheme and
+///   exactly one `dpop` header holding a proof for this request
+///   ([`crate::dpop::check_proof`]: its signature charged to `gate` first)
+///   whose key is the token's `cnf.jkt`, and whose `jti` `replay` has not
+///   seen; a token without `cnf.jkt` is refused with the DPoP scheme or when
+///   `required`, and is a bearer token otherwise.
+pub fn dpop(
+    binding: Option<&DpopBinding>,
+    claims: &Map<String, Value>,
+    found: &Found<'_>,
+    request: &Request<'_>,
+    now: u64,
+    replay: &ReplayGuard,
+    gate: &mut dyn Gate,
+) -> Result<(), Reason> {
+    let unbound = Err(Reason::Dpop(DpopFailure::Unbound));
+    let Some(binding) = binding else {
+        return if found.dpop { unbound } else { Ok(()) };
+    };
+    let jkt = match claims.get("cnf").map(|cnf| cnf.get("jkt")) {
+        None | Some(None) if found.dpop || binding.required => return unbound,
+        None | Some(None) => return Ok(()),
+        Some(Some(Value::String(jkt))) => jkt.as_str(),
+        Some(Some(_)) => return Err(Reason::Claims("cnf.jkt is not a string")),
+    };
+    if !found.dpop {
+        return Err(Reason::Dpop(DpopFailure::BoundAsBearer));
+    }
+    let mut proofs = request.values("dpop");
+    let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+        return Err(Reason::Dpop(DpopFailure::ProofMissing));
+    };
+    let htu = format!(
+        "{}://{}{}",
+        request.header(":scheme").unwrap_or_default(),
+        request.header(":authority").unwrap_or_default(),
+        request.path
+    );
+    let req = ProofRequest {
+        method: request.method,
+        htu: &htu,
+        access_token: found.token,
+        nonce: None,
+    };
+    let policy = &binding.policy;
+    let failed = |e| Reason::Dpop(DpopFailure::Proof(e));
+    let parsed = ParsedProof::parse(proof, policy).map_err(failed)?;
+    // The proof's key is the sender's choice: its signature is cold-path
+    // work on every request, charged before it is done.
+    gate.admit(admission::verify_units(parsed.alg(), parsed.key()))
+        .map_err(Reason::Overloaded)?;
+    let checked = parsed.check(&req, now, policy);
+    gate.done();
+    let checked = checked.map_err(failed)?;
+    if !checked.is_bound_to(jkt) {
+        return Err(Reason::Dpop(DpopFailure::KeyMismatch));
+    }
+    let until = now
+        .saturating_add(policy.max_age_seconds)
+        .saturating_add(policy.max_future_seconds);
+    match replay.remember(&checked.jkt, &checked.jti, until, now) {
+        Seen::Fresh => Ok(()),
+        Seen::Replayed => Err(Reason::Dpop(DpopFailure::Replayed)),
+        Seen::Full => Err(Reason::Dpop(DpopFailure::ReplayStoreFull)),
+    }
 }
 
 #[cfg(test)]

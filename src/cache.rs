@@ -18,10 +18,12 @@
 //! checked against `now` on every hit, so a token is never served from the
 //! cache after that. Size is bounded; the oldest entry is evicted first.
 
+pub mod replay;
 pub mod shared;
 
 use crate::forward::Authenticated;
 use crate::pipeline::Accepted;
+use replay::ReplayGuard;
 use sha2::{Digest, Sha256};
 use shared::SharedLayer;
 use std::collections::hash_map::{DefaultHasher, RandomState};
@@ -192,6 +194,10 @@ pub struct Cache {
     ttl_seconds: u64,
     /// The cross-worker layer, if any.
     shared: Option<SharedLayer>,
+    /// The DPoP proofs seen ([`replay`]): in this process's memory unless
+    /// [`Cache::with_replay`] gives it a shared store. Kept whether or not
+    /// tokens are cached: a proof is checked on every request.
+    replay: ReplayGuard,
 }
 
 impl Cache {
@@ -204,7 +210,20 @@ impl Cache {
             max_entries,
             ttl_seconds,
             shared: None,
+            replay: ReplayGuard::default(),
         }
+    }
+
+    /// Remember DPoP proofs in `replay` (on Envoy: shared data, so that a
+    /// proof used on one worker is a replay on every other).
+    pub fn with_replay(mut self, replay: ReplayGuard) -> Self {
+        self.replay = replay;
+        self
+    }
+
+    /// The DPoP proofs seen.
+    pub fn replay(&self) -> &ReplayGuard {
+        &self.replay
     }
 
     /// Add the cross-worker layer (ignored when the cache is disabled).

@@ -154,7 +154,7 @@ fn refusal(
     let answer = reason.answer();
     Deny {
         status: answer.status(),
-        www_authenticate: answer.challenge(&config.realm),
+        www_authenticate: answer.challenge(&config.realm, &config.dpop_algs),
         body: answer.body().to_string(),
         reason,
         kid,
@@ -339,14 +339,14 @@ pub fn decide<'c>(
     if rule.requires == Requirement::Allow {
         return anonymous(config, request);
     }
-    let found = match extract::find(&config.sources, request) {
+    let found = match extract::find(&config.sources, request, config.dpop_enabled) {
         Ok(Some(found)) => found,
         Ok(None) if rule.allow_missing => return anonymous(config, request),
         Ok(None) => return deny(config, Reason::Missing, None, None, CacheUse::None),
         Err(reason) => return deny(config, reason, None, None, CacheUse::None),
     };
 
-    let checked = check_token(rule, found.token, request, now, config, cache, keys, gate);
+    let checked = check_token(rule, &found, request, now, config, cache, keys, gate);
     let (verified, cache_use) = match checked {
         Checked::Accepted(verified, cache_use) => (verified, cache_use),
         Checked::Done(decision) => return decision,
@@ -365,7 +365,7 @@ pub fn decide<'c>(
                 token: found.token.to_string(),
                 timeout_ms: keys.wait_timeout_ms(provider, why),
                 edits,
-                presented: presented(config, request),
+                presented: Box::new(presented(config, request, &found)),
             });
         }
     };
@@ -403,12 +403,21 @@ fn allowed<'c>(
 }
 
 /// What a request that waits must keep for [`bind`]: the connection's
-/// certificate digest and the values of the trusted certificate headers.
-fn presented(config: &CompiledConfig, request: &Request<'_>) -> Presented {
+/// certificate digest and the values of the trusted certificate headers;
+/// when a provider takes DPoP, the method, the path, the `:scheme`,
+/// `:authority` and `dpop` headers and how the token came (`found`).
+fn presented(config: &CompiledConfig, request: &Request<'_>, found: &Found<'_>) -> Presented {
     let mut names: Vec<&str> = Vec::new();
     for p in &config.providers {
         if let Some((name, _)) = p.certificate_bound.as_ref().and_then(|c| c.header.as_ref()) {
             if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    if config.dpop_enabled {
+        for name in [":scheme", ":authority", "dpop"] {
+            if !names.contains(&name) {
                 names.push(name);
             }
         }
@@ -419,9 +428,19 @@ fn presented(config: &CompiledConfig, request: &Request<'_>) -> Presented {
             headers.push((name.to_string(), value.to_string()));
         }
     }
+    let dpop = |text: &str| {
+        if config.dpop_enabled {
+            text.to_string()
+        } else {
+            String::new()
+        }
+    };
     Presented {
         peer_certificate_sha256: request.peer_certificate_sha256.map(str::to_string),
         headers,
+        method: dpop(request.method),
+        path: dpop(request.path),
+        dpop_scheme: found.dpop,
     }
 }
 
@@ -447,25 +466,26 @@ pub fn redecide<'c>(
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
+    let presented = &parked.presented;
     let request = Request {
+        method: &presented.method,
+        path: &presented.path,
         headers: &headers,
-        peer_certificate_sha256: parked.presented.peer_certificate_sha256.as_deref(),
+        peer_certificate_sha256: presented.peer_certificate_sha256.as_deref(),
         ..Default::default()
     };
-    let (verified, cache_use) = match check_token(
-        rule,
-        &parked.token,
-        &request,
-        now,
-        config,
-        cache,
-        keys,
-        gate,
-    ) {
-        Checked::Accepted(verified, cache_use) => (verified, cache_use),
-        Checked::Done(decision) => return Redecided::Done(decision),
-        Checked::Wait(_, why) => return Redecided::Wait(why),
+    // Where the token came from is in the edits; only how it came counts.
+    let found = Found {
+        token: &parked.token,
+        sources: 0,
+        dpop: presented.dpop_scheme,
     };
+    let (verified, cache_use) =
+        match check_token(rule, &found, &request, now, config, cache, keys, gate) {
+            Checked::Accepted(verified, cache_use) => (verified, cache_use),
+            Checked::Done(decision) => return Redecided::Done(decision),
+            Checked::Wait(_, why) => return Redecided::Wait(why),
+        };
     // Every managed header the request carried goes, even one this decision
     // sets (removed, then set: the same result as for a fresh request).
     let edits = &parked.edits;
@@ -479,15 +499,16 @@ pub fn redecide<'c>(
     Redecided::Done(allowed(config, verified, cache_use, remove, rewrite))
 }
 
-/// Everything about `token` under `rule` that does not depend on the rest
-/// of the request but what binds the token to its client (`presented`):
-/// the caches or the pipeline, revocation, the rule's provider, the
-/// binding ([`bind`]) and `required_claims`.
+/// Everything about the token `found` under `rule` that does not depend on
+/// the rest of the request but what binds the token to its client
+/// (`presented`): the caches or the pipeline, revocation, the rule's
+/// provider, the certificate binding and the DPoP proof ([`bind`]), and
+/// `required_claims`.
 // The worker's three pieces of state are separate borrows on purpose.
 #[allow(clippy::too_many_arguments)]
 fn check_token<'c>(
     rule: &CompiledRule,
-    token: &str,
+    found: &Found<'_>,
     presented: &Request<'_>,
     now: u64,
     config: &'c CompiledConfig,
@@ -497,6 +518,7 @@ fn check_token<'c>(
 ) -> Checked<'c> {
     let done =
         |reason, kid, alg, cache_use| Checked::Done(deny(config, reason, kid, alg, cache_use));
+    let token = found.token;
     let (verified, cache_use) = match cache.get(token, now) {
         Some(v) => (v, CacheUse::Hit),
         None => match from_shared(cache, token, now, config) {
@@ -561,17 +583,35 @@ fn check_token<'c>(
             return done(reason, None, None, cache_use);
         }
     }
+    // Fail closed: a fetched list that has not arrived may name this token.
+    // Before the DPoP proof, which is spent when it is checked (its `jti`
+    // remembered): a request that waits is checked when it is decided again.
+    if revoked.is_none() {
+        return Checked::Wait(verified.provider, WaitFor::Revocation);
+    }
+    // Before `required_claims`: who does not hold the token's key learns
+    // nothing of its scopes.
+    let dpop = config
+        .providers
+        .get(verified.provider)
+        .and_then(|p| p.dpop.as_ref());
+    if let Err(reason) = bind::dpop(
+        dpop,
+        &accepted.claims,
+        found,
+        presented,
+        now,
+        cache.replay(),
+        gate,
+    ) {
+        return done(reason, None, None, cache_use);
+    }
     if !rule
         .required_claims
         .iter()
         .all(|(path, values)| claim_matches(&accepted.claims, path, values))
     {
         return done(Reason::Forbidden, None, None, cache_use);
-    }
-    // Fail closed: a fetched list that has not arrived may name this token.
-    // Checked last, so a request denied anyway does not wait.
-    if revoked.is_none() {
-        return Checked::Wait(verified.provider, WaitFor::Revocation);
     }
     Checked::Accepted(verified, cache_use)
 }

@@ -6,6 +6,7 @@
 //! values or key material.
 
 use crate::admission::Shed;
+use crate::dpop::DpopError;
 use std::fmt;
 
 /// The precise, internal reason for rejecting a token.
@@ -70,6 +71,29 @@ pub enum Reason {
     /// A certificate-bound token (RFC 8705) from a client without that
     /// certificate, or an unbound token where binding is required.
     Certificate(CertificateFailure),
+    /// A DPoP-bound token (RFC 9449) without a valid proof for this
+    /// request, or presented the wrong way.
+    Dpop(DpopFailure),
+}
+
+/// Why a DPoP-bound token was refused ([`Reason::Dpop`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpopFailure {
+    /// The proof failed a check ([`crate::dpop::check_proof`]).
+    Proof(DpopError),
+    /// No `DPoP` header, or more than one.
+    ProofMissing,
+    /// A token with `cnf.jkt` sent as a bearer token (§7.1).
+    BoundAsBearer,
+    /// The `DPoP` scheme with a token that is not DPoP-bound, or one the
+    /// provider does not accept DPoP for; or `required` and no `cnf.jkt`.
+    Unbound,
+    /// The proof's key is not the one the token is bound to (`cnf.jkt`).
+    KeyMismatch,
+    /// The proof's `jti` was seen within its window (§11.1).
+    Replayed,
+    /// The replay store has no room: refused, never accepted unchecked.
+    ReplayStoreFull,
 }
 
 /// Why a token's certificate binding failed ([`Reason::Certificate`]).
@@ -109,6 +133,14 @@ impl Reason {
             Reason::Certificate(CertificateFailure::Mismatch) => Stat::CertificateMismatch,
             Reason::Certificate(CertificateFailure::Unbound) => Stat::CertificateUnbound,
             Reason::Nesting(_) => Stat::Nesting,
+            Reason::Dpop(DpopFailure::Proof(_)) => Stat::DpopProof,
+            Reason::Dpop(DpopFailure::ProofMissing) => Stat::DpopMissing,
+            Reason::Dpop(DpopFailure::BoundAsBearer) => Stat::DpopBoundAsBearer,
+            Reason::Dpop(DpopFailure::Unbound) => Stat::DpopUnbound,
+            Reason::Dpop(DpopFailure::KeyMismatch) => Stat::DpopKeyMismatch,
+            Reason::Dpop(DpopFailure::Replayed | DpopFailure::ReplayStoreFull) => {
+                Stat::DpopReplayed
+            }
         }
     }
 
@@ -152,6 +184,15 @@ impl Reason {
             Reason::Certificate(CertificateFailure::Unbound) => {
                 "the token is not bound to a client certificate"
             }
+            Reason::Dpop(DpopFailure::Proof(e)) => e.detail(),
+            Reason::Dpop(DpopFailure::ProofMissing) => "no DPoP proof, or more than one",
+            Reason::Dpop(DpopFailure::BoundAsBearer) => "a DPoP-bound token sent as a bearer token",
+            Reason::Dpop(DpopFailure::Unbound) => {
+                "the DPoP scheme without a DPoP-bound token, or a bound token required"
+            }
+            Reason::Dpop(DpopFailure::KeyMismatch) => "the proof's key is not the token's cnf.jkt",
+            Reason::Dpop(DpopFailure::Replayed) => "the proof's jti was used before",
+            Reason::Dpop(DpopFailure::ReplayStoreFull) => "the DPoP replay store is full",
         }
     }
 
@@ -183,6 +224,10 @@ impl Reason {
             | Reason::RevocationUnavailable
             | Reason::Certificate(_)
             | Reason::Nesting(_) => Answer::InvalidToken,
+            Reason::Dpop(DpopFailure::Proof(_) | DpopFailure::ProofMissing)
+            | Reason::Dpop(DpopFailure::KeyMismatch | DpopFailure::Replayed)
+            | Reason::Dpop(DpopFailure::ReplayStoreFull) => Answer::InvalidDpopProof,
+            Reason::Dpop(DpopFailure::BoundAsBearer | DpopFailure::Unbound) => Answer::InvalidToken,
         }
     }
 
@@ -215,13 +260,16 @@ pub enum Answer {
     /// 500 `server_error`, no challenge: the route's requirement is not a
     /// valid one (the operator's error, not the client's).
     Misconfigured,
+    /// 401 `invalid_dpop_proof` with a `DPoP` challenge (RFC 9449 §7.1),
+    /// whatever was wrong with the proof.
+    InvalidDpopProof,
 }
 
 impl Answer {
     /// The HTTP status.
     pub fn status(self) -> u16 {
         match self {
-            Answer::TokenRequired | Answer::InvalidToken => 401,
+            Answer::TokenRequired | Answer::InvalidToken | Answer::InvalidDpopProof => 401,
             Answer::InsufficientScope => 403,
             Answer::InvalidRequest => 400,
             Answer::TemporarilyUnavailable => 503,
@@ -238,6 +286,7 @@ impl Answer {
             Answer::InvalidRequest => Some("invalid_request"),
             Answer::TemporarilyUnavailable => Some("temporarily_unavailable"),
             Answer::Misconfigured => Some("server_error"),
+            Answer::InvalidDpopProof => Some("invalid_dpop_proof"),
         }
     }
 
@@ -262,13 +311,21 @@ impl Answer {
             Answer::Misconfigured => {
                 r#"{"error":"server_error","error_description":"the route's authentication requirement is misconfigured"}"#
             }
+            Answer::InvalidDpopProof => {
+                r#"{"error":"invalid_dpop_proof","error_description":"the DPoP proof is invalid"}"#
+            }
         }
     }
 
     /// The `WWW-Authenticate` value for `realm` (none when the answer is
     /// not about credentials).
-    pub fn challenge(self, realm: &str) -> Option<String> {
+    /// `dpop_algs` is the space-separated list of proof algorithms (RFC 9449
+    /// §7.1 `algs`), for a `DPoP` challenge.
+    pub fn challenge(self, realm: &str, dpop_algs: &str) -> Option<String> {
         match self {
+            Answer::InvalidDpopProof => Some(format!(
+                "DPoP realm=\"{realm}\", algs=\"{dpop_algs}\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is invalid\""
+            )),
             Answer::TokenRequired => Some(format!("Bearer realm=\"{realm}\"")),
             Answer::InvalidToken => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"the access token is invalid\""
@@ -311,12 +368,18 @@ pub enum Stat {
     CertificateMismatch,
     CertificateUnbound,
     Nesting,
+    DpopProof,
+    DpopMissing,
+    DpopBoundAsBearer,
+    DpopUnbound,
+    DpopKeyMismatch,
+    DpopReplayed,
 }
 
 impl Stat {
     /// Every counter, each once, in [`Stat::index`] order (the filter
     /// defines them all at start; a test ties this list to the enum).
-    pub const ALL: [Stat; 21] = [
+    pub const ALL: [Stat; 27] = [
         Stat::Missing,
         Stat::TooLarge,
         Stat::Malformed,
@@ -338,6 +401,12 @@ impl Stat {
         Stat::CertificateMismatch,
         Stat::CertificateUnbound,
         Stat::Nesting,
+        Stat::DpopProof,
+        Stat::DpopMissing,
+        Stat::DpopBoundAsBearer,
+        Stat::DpopUnbound,
+        Stat::DpopKeyMismatch,
+        Stat::DpopReplayed,
     ];
 
     /// This counter's place in [`Stat::ALL`].
@@ -364,6 +433,12 @@ impl Stat {
             Stat::CertificateMismatch => 18,
             Stat::CertificateUnbound => 19,
             Stat::Nesting => 20,
+            Stat::DpopProof => 21,
+            Stat::DpopMissing => 22,
+            Stat::DpopBoundAsBearer => 23,
+            Stat::DpopUnbound => 24,
+            Stat::DpopKeyMismatch => 25,
+            Stat::DpopReplayed => 26,
         }
     }
 
@@ -391,6 +466,12 @@ impl Stat {
             Stat::CertificateMismatch => "certificate_mismatch",
             Stat::CertificateUnbound => "certificate_unbound",
             Stat::Nesting => "nesting",
+            Stat::DpopProof => "dpop_proof",
+            Stat::DpopMissing => "dpop_missing",
+            Stat::DpopBoundAsBearer => "dpop_bound_as_bearer",
+            Stat::DpopUnbound => "dpop_unbound",
+            Stat::DpopKeyMismatch => "dpop_key_mismatch",
+            Stat::DpopReplayed => "dpop_replayed",
         }
     }
 }
@@ -488,13 +569,20 @@ mod tests {
             Reason::Certificate(CertificateFailure::Mismatch),
             Reason::Certificate(CertificateFailure::Unbound),
             Reason::Nesting("n"),
+            Reason::Dpop(DpopFailure::Proof(DpopError::Ath)),
+            Reason::Dpop(DpopFailure::ProofMissing),
+            Reason::Dpop(DpopFailure::BoundAsBearer),
+            Reason::Dpop(DpopFailure::Unbound),
+            Reason::Dpop(DpopFailure::KeyMismatch),
+            Reason::Dpop(DpopFailure::Replayed),
+            Reason::Dpop(DpopFailure::ReplayStoreFull),
         ];
         for r in reasons {
             assert!(Stat::ALL.contains(&r.counter()), "{r:?} counted nowhere");
             let a = r.answer();
             assert_eq!(a.code(), r.bearer_error());
             assert!(a.body().contains(a.code().unwrap_or("unauthorized")));
-            if let (Some(code), Some(challenge)) = (a.code(), a.challenge("x")) {
+            if let (Some(code), Some(challenge)) = (a.code(), a.challenge("x", "ES256")) {
                 assert!(challenge.contains(code));
             }
             assert_eq!(a.retry_after().is_some(), a.status() == 503);

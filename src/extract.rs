@@ -189,7 +189,12 @@ pub struct Found<'r> {
     /// The configured sources that carried it (bit `i` for `sources[i]`),
     /// to remove unless `forward`.
     pub sources: u64,
+    /// It came as `Authorization: DPoP <token>` (RFC 9449 §7.1).
+    pub dpop: bool,
 }
+
+/// The `Authorization` scheme of a DPoP-bound token (RFC 9449 §7.1).
+pub const DPOP_PREFIX: &str = "DPoP ";
 
 /// Most token sources a configuration may have (one bit each in
 /// [`Found::sources`]).
@@ -347,7 +352,13 @@ pub fn query(path: &str) -> Option<&str> {
     Some(query.split_once('#').map_or(query, |(q, _)| q))
 }
 
-fn from_source<'r>(source: &Source, request: &Request<'r>) -> Result<Option<&'r str>, Reason> {
+/// The token in one source, and whether it came with the DPoP scheme
+/// (only looked for, with `dpop`, in `authorization`).
+fn from_source<'r>(
+    source: &Source,
+    request: &Request<'r>,
+    dpop: bool,
+) -> Result<Option<(&'r str, bool)>, Reason> {
     match source {
         Source::Header { name, prefix } => {
             let mut values = request.values(name);
@@ -357,26 +368,38 @@ fn from_source<'r>(source: &Source, request: &Request<'r>) -> Result<Option<&'r 
             if values.next().is_some() {
                 return Err(Reason::Ambiguous("source header sent more than once"));
             }
-            credential(value, prefix.as_deref())
+            if dpop && name == "authorization" {
+                if let Some(token) = credential(value, Some(DPOP_PREFIX))? {
+                    return Ok(Some((token, true)));
+                }
+            }
+            Ok(credential(value, prefix.as_deref())?.map(|t| (t, false)))
         }
         Source::Param(name) => match query(request.path) {
-            Some(q) => single(q.split('&'), name, "query parameter repeated"),
+            Some(q) => {
+                Ok(single(q.split('&'), name, "query parameter repeated")?.map(|t| (t, false)))
+            }
             None => Ok(None),
         },
         Source::Cookie(name) => {
             let cookies = request.values("cookie").flat_map(|c| c.split(';'));
-            single(cookies, name, "cookie repeated")
+            Ok(single(cookies, name, "cookie repeated")?.map(|t| (t, false)))
         }
     }
 }
 
 /// The token in `sources`: `Ok(None)` when there is none, an error when
 /// the credentials are ambiguous (see the module documentation). The same
-/// token in two sources is one token, found in both.
-pub fn find<'r>(sources: &[Source], request: &Request<'r>) -> Result<Option<Found<'r>>, Reason> {
+/// token in two sources is one token, found in both. With `dpop`,
+/// `authorization` may carry it with the DPoP scheme too.
+pub fn find<'r>(
+    sources: &[Source],
+    request: &Request<'r>,
+    dpop: bool,
+) -> Result<Option<Found<'r>>, Reason> {
     let mut found: Option<Found<'r>> = None;
     for (i, source) in sources.iter().enumerate().take(MAX_SOURCES) {
-        let Some(token) = from_source(source, request)? else {
+        let Some((token, with_dpop)) = from_source(source, request, dpop)? else {
             continue;
         };
         let bit = 1u64 << i;
@@ -385,9 +408,10 @@ pub fn find<'r>(sources: &[Source], request: &Request<'r>) -> Result<Option<Foun
                 found = Some(Found {
                     token,
                     sources: bit,
+                    dpop: with_dpop,
                 })
             }
-            Some(f) if f.token == token => f.sources |= bit,
+            Some(f) if f.token == token && !(f.dpop || with_dpop) => f.sources |= bit,
             Some(_) => return Err(Reason::Ambiguous("different tokens in two sources")),
         }
     }
@@ -509,7 +533,7 @@ mod tests {
         let sources = sources();
         let token = |path, headers: &[(&str, &str)]| {
             let headers = h(headers);
-            find(&sources, &request(path, &headers))
+            find(&sources, &request(path, &headers), false)
                 .map(|f| f.map(|f| (f.token.to_string(), f.sources)))
         };
         let cookie = [("Cookie", "a=1; session=cookie-token")];
@@ -543,7 +567,7 @@ mod tests {
         let ambiguous = |path, headers: &[(&str, &str)]| {
             let headers = h(headers);
             matches!(
-                find(&sources, &request(path, &headers)),
+                find(&sources, &request(path, &headers), false),
                 Err(Reason::Ambiguous(_))
             )
         };
@@ -565,6 +589,50 @@ mod tests {
             &[("cookie", "session=a"), ("cookie", "session=b")]
         ));
         assert!(ambiguous("/", &[("authorization", "Bearer a,Bearer b")]));
+    }
+
+    #[test]
+    fn the_dpop_scheme_is_read_only_when_dpop_is_on() {
+        let sources = sources();
+        let find_with = |dpop, headers: &[(&str, &str)]| {
+            let headers = h(headers);
+            find(&sources, &request("/x", &headers), dpop)
+                .map(|f| f.map(|f| (f.token.to_string(), f.sources, f.dpop)))
+        };
+        let dpop = [("authorization", "DPoP tok")];
+        assert_eq!(
+            find_with(true, &dpop),
+            Ok(Some(("tok".into(), 0b0001, true)))
+        );
+        assert_eq!(
+            find_with(true, &[("authorization", "dpop tok")]),
+            Ok(Some(("tok".into(), 0b0001, true))),
+            "the scheme is case-insensitive"
+        );
+        assert_eq!(
+            find_with(true, &[("authorization", "Bearer tok")]),
+            Ok(Some(("tok".into(), 0b0001, false)))
+        );
+        // Off: `DPoP` is some other scheme, no token.
+        assert_eq!(find_with(false, &dpop), Ok(None));
+        // The scheme used in any other way is invalid, never missing.
+        for v in ["DPoP", "DPoP  tok", "DPoP a b", "DPoP a,Bearer b"] {
+            assert!(
+                matches!(
+                    find_with(true, &[("authorization", v)]),
+                    Err(Reason::Ambiguous(_))
+                ),
+                "{v:?}"
+            );
+        }
+        // The same token also in another source is not one DPoP token.
+        assert!(matches!(
+            find_with(
+                true,
+                &[("authorization", "DPoP tok"), ("x-access-token", "tok")]
+            ),
+            Err(Reason::Ambiguous(_))
+        ));
     }
 
     #[test]

@@ -26,6 +26,8 @@
 //! beside them [`fetch_schedule`] — when to fetch each provider's
 //! `remote_jwks`, discovery document and revocation list, and what arrived
 //! (the keys [`verify`] uses, the lists [`decide`] checks);
+//! [`dpop`], not yet on the request path — the check of a DPoP proof
+//! (RFC 9449) against its request and access token;
 //! and, inside steps 2 and 3, [`admission`] — the cold-path budget per
 //! worker and per source, asked before the private-key and signature work
 //! of a token no cache knows (a `503` when spent).
@@ -56,6 +58,8 @@ pub mod config;
 pub mod decide;
 #[forbid(unsafe_code)]
 pub mod decrypt;
+#[forbid(unsafe_code)]
+pub mod dpop;
 #[forbid(unsafe_code)]
 pub mod error;
 #[forbid(unsafe_code)]

@@ -98,16 +98,44 @@ pub struct Parked {
     pub edits: Edits,
     /// What the client presented to bind its token to
     /// ([`crate::bind`]): checked when it is decided again.
-    pub presented: Presented,
+    pub presented: Box<Presented>,
 }
 
 /// What a parked request presented for a sender-constrained token: the
-/// connection's certificate digest and the trusted certificate headers
+/// connection's certificate digest, the trusted certificate headers and,
+/// when a provider takes DPoP, its method, path, `:scheme`, `:authority`
+/// and `dpop` headers and whether the token came with the DPoP scheme
 /// (only these are kept of its headers).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Presented {
     pub peer_certificate_sha256: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// `:method` (empty unless a provider takes DPoP).
+    pub method: String,
+    /// `:path` (empty unless a provider takes DPoP).
+    pub path: String,
+    /// The token came as `Authorization: DPoP <token>`.
+    pub dpop_scheme: bool,
+}
+
+impl Presented {
+    /// The bytes this holds.
+    fn bytes(&self) -> usize {
+        let headers = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len().saturating_add(v.len()))
+            .fold(0usize, usize::saturating_add);
+        headers
+            .saturating_add(self.peer_certificate_sha256.as_ref().map_or(0, String::len))
+            .saturating_add(self.method.len())
+            .saturating_add(self.path.len())
+            .saturating_add(
+                self.headers
+                    .len()
+                    .saturating_mul(std::mem::size_of::<String>() * 2),
+            )
+    }
 }
 
 /// The header edits forwarding a waiting request needs.
@@ -156,6 +184,7 @@ impl Parked {
         self.token
             .len()
             .saturating_add(self.edits.bytes())
+            .saturating_add(self.presented.bytes())
             .saturating_add(std::mem::size_of::<Waiter>())
     }
 }
@@ -332,7 +361,7 @@ mod tests {
             token: "t".repeat(token_len),
             timeout_ms: 1000,
             edits: Edits::default(),
-            presented: Presented::default(),
+            presented: Box::default(),
         }
     }
 

@@ -61,6 +61,11 @@ pub struct CompiledConfig {
     /// A provider binds tokens to the certificate of Envoy's own
     /// downstream connection: the host reads its digest.
     pub reads_peer_certificate: bool,
+    /// A provider accepts DPoP-bound tokens: `Authorization: DPoP` is read.
+    pub dpop_enabled: bool,
+    /// The proof algorithms of every provider with `dpop`, space-separated
+    /// (the `algs` of a `DPoP` challenge).
+    pub dpop_algs: String,
     /// How `;` in a path is treated (`path_parameters`).
     pub path_parameters: crate::path::Parameters,
     /// Every header a provider may set: stripped from each request.
@@ -222,6 +227,26 @@ impl CompiledConfig {
                 }
             }
         }
+        // DPoP proofs are for `:method` `:scheme`://`:authority``:path`.
+        let dpop_enabled = providers.iter().any(|p| p.dpop.is_some());
+        if dpop_enabled {
+            for name in [":method", ":scheme", ":authority", ":path", "dpop"] {
+                if !headers_read.iter().any(|n| n == name) {
+                    headers_read.push(name.to_string());
+                }
+            }
+        }
+        let mut dpop_algs: Vec<&str> = Vec::new();
+        for alg in providers
+            .iter()
+            .filter_map(|p| p.dpop.as_ref())
+            .flat_map(|d| d.policy.algorithms.iter())
+        {
+            if !dpop_algs.contains(&alg.name()) {
+                dpop_algs.push(alg.name());
+            }
+        }
+        let dpop_algs = dpop_algs.join(" ");
         let reads_peer_certificate = providers.iter().any(|p| {
             p.certificate_bound
                 .as_ref()
@@ -254,6 +279,8 @@ impl CompiledConfig {
                 .any(|r| matches!(r.matcher, request::RuleMatch::RouteName(_))),
             route_metadata: config.route_metadata,
             reads_peer_certificate,
+            dpop_enabled,
+            dpop_algs,
             rules,
             path_parameters,
             managed_headers,

@@ -89,6 +89,8 @@ pub struct Provider {
     pub typ: Option<String>,
     /// Tokens bound to the client's certificate (`certificate_bound`).
     pub certificate_bound: Option<CertificateBinding>,
+    /// DPoP-bound tokens (`dpop`).
+    pub dpop: Option<DpopBinding>,
     /// Keep the token in its source header.
     pub forward: bool,
     /// Header for the still-signed inner JWT.
@@ -121,6 +123,15 @@ pub struct CertificateBinding {
     /// Where the client certificate is read: a trusted request header
     /// (lower-case name) in this format, or Envoy's connection (`None`).
     pub header: Option<(String, CertificateHeader)>,
+}
+
+/// `dpop`, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DpopBinding {
+    /// Tokens without `cnf.jkt` are refused too.
+    pub required: bool,
+    /// What a proof may be.
+    pub policy: crate::dpop::ProofPolicy,
 }
 
 /// The format of a trusted certificate header.
@@ -295,6 +306,41 @@ pub(super) fn compile(
         }
     };
     let nesting = nesting(&provider.nesting, &format!("{path}.nesting"))?;
+    let dpop = match &provider.dpop {
+        None => None,
+        Some(d) => {
+            let at = format!("{path}.dpop");
+            let algorithms = value::allow_list(
+                &d.algorithms,
+                crate::jose::alg::SignatureAlg::ALL,
+                crate::jose::alg::SignatureAlg::from_name,
+                &format!("{at}.algorithms"),
+            )?;
+            if let Some(i) = d.algorithms.iter().flatten().position(|name| {
+                crate::jose::alg::SignatureAlg::from_name(name).is_some_and(|a| a.is_hmac())
+            }) {
+                return Err(ConfigError::new(
+                    format!("{at}.algorithms[{i}]"),
+                    "expected an asymmetric algorithm: a shared secret proves no possession",
+                ));
+            }
+            let algorithms = algorithms.into_iter().filter(|a| !a.is_hmac()).collect();
+            if !(1..=3600).contains(&d.max_age_seconds) {
+                return Err(ConfigError::new(
+                    format!("{at}.max_age_seconds"),
+                    "expected 1 to 3600",
+                ));
+            }
+            Some(DpopBinding {
+                required: d.required,
+                policy: crate::dpop::ProofPolicy {
+                    algorithms,
+                    max_age_seconds: d.max_age_seconds,
+                    ..crate::dpop::ProofPolicy::default()
+                },
+            })
+        }
+    };
     let revoked = match &provider.revocation {
         None => RevokedIds::default(),
         Some(r) => {
@@ -318,6 +364,7 @@ pub(super) fn compile(
         keys,
         typ: provider.typ.map(|t| value::normalise_typ(&t)),
         certificate_bound,
+        dpop,
         forward: provider.forward,
         forward_jws_header,
         forward_payload_header,

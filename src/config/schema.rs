@@ -306,6 +306,12 @@ pub struct ProviderConfig {
     /// Default none: not checked.
     #[serde(default)]
     pub certificate_bound: Option<CertificateBound>,
+    /// DPoP-bound tokens (RFC 9449): a token whose claims carry `cnf.jkt`
+    /// is accepted only as `Authorization: DPoP <token>` with a valid
+    /// `DPoP` proof for this request, signed by that key. Default none:
+    /// not checked (`{}` turns it on with its defaults).
+    #[serde(default)]
+    pub dpop: Option<DpopConfig>,
     /// Keep the token in the header it came from. Default false: removed
     /// before the request goes upstream.
     #[serde(default)]
@@ -351,6 +357,29 @@ pub struct CertificateBound {
     /// (README, Security). Default none: Envoy's connection.
     #[serde(default)]
     pub trusted_header: Option<TrustedCertificateHeader>,
+}
+
+/// DPoP (RFC 9449).
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DpopConfig {
+    /// Refuse tokens without `cnf.jkt` too. Default false: such a token is
+    /// a bearer token.
+    #[serde(default)]
+    pub required: bool,
+    /// The algorithms a proof may be signed with. Default: every
+    /// asymmetric signature algorithm supported.
+    #[serde(default)]
+    pub algorithms: Option<Vec<String>>,
+    /// How old a proof's `iat` may be, seconds; also how long its `jti` is
+    /// remembered. Default 60; 1 to 3600.
+    #[serde(default = "default_dpop_max_age")]
+    pub max_age_seconds: u64,
+}
+
+fn default_dpop_max_age() -> u64 {
+    60
 }
 
 /// A request header that carries the client's certificate.

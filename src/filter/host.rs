@@ -308,6 +308,32 @@ pub fn shared_data(key: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// Shared data under `key` and its CAS value (every write gives a key a
+/// new one); `None` when absent. An empty value is `Some` (the host hands
+/// over no buffer for it).
+pub fn shared_data_with_cas(key: &str) -> Option<(Vec<u8>, u32)> {
+    let mut data: *mut u8 = null_mut();
+    let mut size: usize = 0;
+    let mut cas: u32 = 0;
+    // SAFETY: as for `buffer`; `key` outlives the call.
+    unsafe {
+        match proxy_get_shared_data(key.as_ptr(), key.len(), &mut data, &mut size, &mut cas) {
+            OK => Some((handed_over(data, size).unwrap_or_default(), cas)),
+            _ => None,
+        }
+    }
+}
+
+/// Write shared data under `key` only if its CAS value is still `cas`
+/// (Envoy: a `cas` of 0 writes whatever is there, and a key that does not
+/// exist is written whatever `cas` is). True when written.
+pub fn set_shared_data_if(key: &str, value: &[u8], cas: u32) -> bool {
+    // SAFETY: key and value outlive the call; the host only reads them.
+    let status =
+        unsafe { proxy_set_shared_data(key.as_ptr(), key.len(), value.as_ptr(), value.len(), cas) };
+    status == OK
+}
+
 /// Write shared data under `key`, without compare-and-swap.
 pub fn set_shared_data(key: &str, value: &[u8]) {
     // SAFETY: key and value outlive the call; the host only reads them.

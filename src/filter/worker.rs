@@ -7,7 +7,7 @@
 
 use super::apply;
 use super::host;
-use super::shared_data::HostStore;
+use super::shared_data::{HostReplayStore, HostStore};
 use super::stats::{Stats, FLUSH_EVERY};
 use crate::admission::{Admission, Metered};
 use crate::cache::{self, Cache};
@@ -115,6 +115,14 @@ impl Worker {
                 Box::new(HostStore),
                 config.cache_max_entries,
                 key,
+            ));
+        }
+        // DPoP proofs are remembered by every worker of this Envoy.
+        if config.dpop_enabled {
+            HostReplayStore::prepare(cache::replay::SLOTS);
+            cache = cache.with_replay(cache::replay::ReplayGuard::new(
+                Box::new(HostReplayStore),
+                cache::replay::SLOTS,
             ));
         }
         let keys = FetchSchedule::new(&config);

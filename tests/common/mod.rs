@@ -181,3 +181,40 @@ pub fn sign_outer(sig: SignatureAlg, sign_key: &Jwk, payload: &str) -> String {
     header.insert("cty".into(), json!("JWT"));
     sign_compact(sig, sign_key, header, payload.as_bytes()).unwrap()
 }
+
+/// A DPoP proof (RFC 9449) signed by `signer` with `alg`, its public key in
+/// the header, for `method` and `htu` with the access token `token`, issued
+/// at `iat` with `jti`.
+pub fn dpop_proof(
+    alg: SignatureAlg,
+    signer: &Jwk,
+    method: &str,
+    htu: &str,
+    token: &str,
+    iat: u64,
+    jti: &str,
+) -> String {
+    use jwe_authn::jose::{b64, jws};
+    let mut public = jwk::public_jwk(signer).unwrap();
+    public.as_object_mut().unwrap().remove("kid");
+    let header = json!({"typ": "dpop+jwt", "alg": alg.name(), "jwk": public});
+    let claims = json!({
+        "jti": jti,
+        "htm": method,
+        "htu": htu,
+        "iat": iat,
+        "ath": jwe_authn::dpop::access_token_hash(token),
+    });
+    let input = format!(
+        "{}.{}",
+        b64::encode(header.to_string().as_bytes()),
+        b64::encode(claims.to_string().as_bytes())
+    );
+    let signature = jws::sign(alg, &signer.key, input.as_bytes()).unwrap();
+    format!("{input}.{}", b64::encode(&signature))
+}
+
+/// The RFC 7638 thumbprint of `k` (what a token's `cnf.jkt` holds).
+pub fn jkt(k: &Jwk) -> String {
+    jwk::jwk_thumbprint(&k.key).unwrap()
+}

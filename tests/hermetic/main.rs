@@ -17,6 +17,8 @@ mod common;
 mod attacks;
 mod config_errors;
 mod decide;
+mod decide_dpop;
+mod dpop;
 mod fuzz_regressions;
 mod json_schema;
 mod jwk;

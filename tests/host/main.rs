@@ -23,6 +23,8 @@ mod admission;
 mod bound;
 mod config_schema;
 mod deploy;
+mod dpop;
+mod dpop_interop;
 mod e2e;
 mod edge;
 mod interop;

@@ -40,7 +40,7 @@ fn okp(crv: &str, x: &[u8]) -> Map<String, Value> {
 }
 
 /// The public members of a key; `None` for `oct`, which has no public half.
-fn public_members(key: &Key) -> Option<Map<String, Value>> {
+pub(super) fn public_members(key: &Key) -> Option<Map<String, Value>> {
     Some(match key {
         Key::Rsa(RsaKey::Private(k)) => rsa_public(k.as_public_key()),
         Key::Rsa(RsaKey::Public(k)) => rsa_public(k),

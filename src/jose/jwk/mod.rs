@@ -10,12 +10,14 @@ mod generate;
 mod parse;
 mod pem;
 mod roca;
+mod thumbprint;
 
 pub use export::{private_jwk, public_jwk};
 pub use generate::{generate, KeyType};
 pub use parse::{check_verification_set, parse_jwk, parse_jwks, parse_public_jwk_value, MAX_KEYS};
 pub use pem::parse_pem;
 pub use roca::has_roca_fingerprint;
+pub use thumbprint::jwk_thumbprint;
 
 use crate::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use zeroize::Zeroizing;
