@@ -426,3 +426,61 @@ fn mint_count_writes_distinct_tokens_the_filter_accepts() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn mint_binds_a_token_to_a_dpop_key() {
+    let dir = std::env::temp_dir().join(format!("jwe-authn-bind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, out, err) = run(cli().args(["keygen", "--kty", "EC", "--crv", "P-256"]));
+    assert_eq!(code, 0, "{err}");
+    let key_path = dir.join("dpop.jwk");
+    std::fs::write(&key_path, &out).unwrap();
+    let key = jwe_authn::jose::jwk::parse_jwk(&serde_json::from_str(&out).unwrap()).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mint = |extra: &[&std::ffi::OsStr]| {
+        let (code, out, err) = run(cli()
+            .args([
+                "mint",
+                "--claims",
+                r#"{"iss":"https://idp.demo.example","sub":"a"}"#,
+            ])
+            .args(["--expires-in", "5m", "--sign-key"])
+            .arg(root.join("envoy/demo/sign.jwk"))
+            .arg("--encrypt-key")
+            .arg(root.join("envoy/demo/encrypt.pub.jwk"))
+            .args(extra));
+        (code, out.trim().to_string(), err)
+    };
+    let (code, token, err) = mint(&["--bind-jwk".as_ref(), key_path.as_os_str()]);
+    assert_eq!(code, 0, "{err}");
+    let read = |name: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root.join("envoy/demo").join(name)).unwrap())
+            .unwrap()
+    };
+    let config = dir.join("config.json");
+    std::fs::write(
+        &config,
+        json!({"decryption_keys": {"keys": [read("decrypt.jwk")]},
+            "providers": {"demo": {"issuer": "https://idp.demo.example",
+                "local_jwks": {"keys": [read("verify.pub.jwk")]}}}})
+        .to_string(),
+    )
+    .unwrap();
+    let (code, claims, err) = run(cli()
+        .args(["verify", "--config"])
+        .arg(&config)
+        .args(["--token", &token]));
+    let claims: Value = if code == 0 {
+        serde_json::from_str(&claims).unwrap()
+    } else {
+        panic!("verify: {err}")
+    };
+    assert_eq!(claims["cnf"]["jkt"], json!(jkt(&key)));
+    // A secret key has no thumbprint to bind to.
+    let secret = dir.join("oct.jwk");
+    let (_, out, _) = run(cli().args(["keygen", "--kty", "oct", "--size", "256"]));
+    std::fs::write(&secret, out).unwrap();
+    let (code, _, err) = mint(&["--bind-jwk".as_ref(), secret.as_os_str()]);
+    assert_eq!(code, 2, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -22,6 +22,7 @@ usage:
                  [--sig-alg ALG] [--alg ALG] [--enc ENC] [--expires-in 1h] [--typ TYP] [--now SECONDS]
                  [--sign-only true]   (a plain signed JWT, for comparisons; the filter refuses it)
                  [--bind-certificate CERT.pem]   (cnf.x5t#S256: bound to that client certificate, RFC 8705)
+                 [--bind-jwk KEY]   (cnf.jkt: bound to that DPoP key, its RFC 7638 thumbprint, RFC 9449)
                  [--count N]          (N distinct tokens, one per line; for load tests)
                  [--nesting encrypt_then_sign]  (a signed JWS around a JWE of the claims)
   jwe-authn verify --config FILE [--token TOKEN | --token-file FILE] [--now SECONDS]

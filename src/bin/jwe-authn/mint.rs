@@ -30,6 +30,7 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
             "sign-only",
             "count",
             "bind-certificate",
+            "bind-jwk",
             "nesting",
         ],
     )?;
@@ -50,13 +51,22 @@ pub fn run(argv: &[String]) -> Result<(), Failure> {
         claims.insert("exp".into(), Value::from(now.saturating_add(seconds)));
         claims.entry("iat").or_insert(Value::from(now));
     }
+    // Sender constraints: `cnf` names the client's certificate (RFC 8705
+    // §3.1) and/or its DPoP key (RFC 9449 §6.1).
+    let mut cnf = Map::new();
     if let Some(file) = args.get("bind-certificate") {
-        // RFC 8705 §3.1: bound to this client certificate.
         let pem = read_file(file)?;
         let x5t = jwe_authn::bind::thumbprint_of_pem(&pem)
             .ok_or_else(|| Failure::usage("--bind-certificate expects a PEM certificate"))?;
-        let mut cnf = Map::new();
         cnf.insert("x5t#S256".into(), Value::from(x5t));
+    }
+    if let Some(file) = args.get("bind-jwk") {
+        let key = keyfile::load(file)?;
+        let jkt = jwe_authn::jose::jwk::jwk_thumbprint(&key.key)
+            .ok_or_else(|| Failure::usage("--bind-jwk expects an asymmetric key (RSA, EC, OKP)"))?;
+        cnf.insert("jkt".into(), Value::from(jkt));
+    }
+    if !cnf.is_empty() {
         claims.insert("cnf".into(), Value::Object(cnf));
     }
     let sign_key = keyfile::load(args.require("sign-key")?)?;
