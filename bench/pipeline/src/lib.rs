@@ -13,6 +13,11 @@
 //! encrypt-then-sign (the outer signature fails first; nothing is
 //! decrypted). They are denied, never cached: their hot column is their
 //! cold cost again.
+//!
+//! The `DPoP` cases are a DPoP-bound token (`cnf.jkt`) with a fresh proof
+//! on every call, by proof algorithm: the proof is checked on every
+//! request, so their hot column is what a cached DPoP token costs beyond a
+//! cached bearer token. Proofs are minted before the clock starts.
 #![deny(unsafe_code)]
 
 pub mod measure;
@@ -33,6 +38,7 @@ use jwe_authn::jose::jwe::encrypt::encrypt_compact;
 use jwe_authn::jose::jwk::{generate, parse_jwk, Jwk, KeyType};
 use jwe_authn::jose::jws::sign_compact;
 use serde_json::{json, Map, Value};
+use std::cell::Cell;
 
 /// Seconds since the epoch used as "now" (the tokens are valid then).
 pub const NOW: u64 = 1_800_000_000;
@@ -58,16 +64,51 @@ pub struct Case {
     pub authorization: String,
     /// Whether the token is allowed (false: a forged token).
     pub allowed: bool,
+    /// For a DPoP case: one proof per call, in order.
+    pub proofs: Option<Proofs>,
 }
+
+/// DPoP proofs minted up front, each used once (a second use is a replay).
+pub struct Proofs {
+    list: Vec<String>,
+    next: Cell<usize>,
+}
+
+/// Proofs each DPoP case holds: enough for the measurement's calls.
+pub const DPOP_PROOFS: usize = 600;
 
 impl Case {
     /// Run the filter's decision once with `cache`; true when it decided
     /// as the case expects (allowed, or denied for a forged token).
     pub fn run(&self, cache: &mut Cache, keys: &mut FetchSchedule) -> bool {
+        let proof = match &self.proofs {
+            None => None,
+            Some(p) => {
+                let i = p.next.get();
+                p.next.set(i + 1);
+                match p.list.get(i) {
+                    Some(proof) => Some(proof.as_str()),
+                    None => return false,
+                }
+            }
+        };
+        let with_proof;
+        let headers: &[(&str, &str)] = match proof {
+            None => &[("authorization", self.authorization.as_str())][..],
+            Some(proof) => {
+                with_proof = [
+                    ("authorization", self.authorization.as_str()),
+                    ("dpop", proof),
+                    (":scheme", "https"),
+                    (":authority", "api.example"),
+                ];
+                &with_proof[..]
+            }
+        };
         let request = Request {
             method: "GET",
             path: "/orders",
-            headers: &[("authorization", self.authorization.as_str())],
+            headers,
             ..Default::default()
         };
         let allowed = matches!(
@@ -90,11 +131,16 @@ impl Case {
 }
 
 fn config() -> Result<CompiledConfig, String> {
-    config_nesting(&["sign_then_encrypt"])
+    config_with(&["sign_then_encrypt"], false)
 }
 
 /// [`config`] with the provider's `nesting` set to `orders`.
 fn config_nesting(orders: &[&str]) -> Result<CompiledConfig, String> {
+    config_with(orders, false)
+}
+
+/// [`config`] with `nesting`, and `dpop` on when `dpop`.
+fn config_with(orders: &[&str], dpop: bool) -> Result<CompiledConfig, String> {
     let private: Vec<Value> = [
         key!("enc-rsa.jwk"),
         key!("enc-p256.jwk"),
@@ -108,7 +154,7 @@ fn config_nesting(orders: &[&str]) -> Result<CompiledConfig, String> {
         .iter()
         .map(|t| serde_json::from_str(t).map_err(|e| e.to_string()))
         .collect::<Result<_, _>>()?;
-    let config = json!({
+    let mut config = json!({
         "decryption_keys": {"keys": private},
         "providers": {"bench": {
             "issuer": "https://idp.demo.example",
@@ -119,6 +165,9 @@ fn config_nesting(orders: &[&str]) -> Result<CompiledConfig, String> {
         }},
         "cache": {"max_entries": 10000, "ttl_seconds": 300}
     });
+    if dpop {
+        config["providers"]["bench"]["dpop"] = json!({});
+    }
     CompiledConfig::from_json(&config.to_string()).map_err(|e| e.to_string())
 }
 
@@ -142,9 +191,19 @@ fn sign_then_encrypt(
     alg: KeyManagementAlg,
     enc_key: &str,
 ) -> Result<String, String> {
+    sign_then_encrypt_claims(sig, sign_key, alg, enc_key, &claims())
+}
+
+fn sign_then_encrypt_claims(
+    sig: SignatureAlg,
+    sign_key: &Jwk,
+    alg: KeyManagementAlg,
+    enc_key: &str,
+    claims: &Value,
+) -> Result<String, String> {
     let mut inner = Map::new();
     inner.insert("typ".into(), json!("JWT"));
-    let jws = sign_compact(sig, sign_key, inner, claims().to_string().as_bytes())?;
+    let jws = sign_compact(sig, sign_key, inner, claims.to_string().as_bytes())?;
     let mut outer = Map::new();
     outer.insert("cty".into(), json!("JWT"));
     Ok(encrypt_compact(
@@ -222,6 +281,76 @@ fn forged_cases() -> Result<Vec<Case>, String> {
                 config: config_nesting(&both)?,
                 authorization: format!("Bearer {t}"),
                 allowed: false,
+                proofs: None,
+            })
+        })
+        .collect()
+}
+
+/// A DPoP proof (RFC 9449) by `client` for `GET https://api.example/orders`
+/// with `token`, number `n`.
+fn proof(alg: SignatureAlg, client: &Jwk, token: &str, n: usize) -> Result<String, String> {
+    use jwe_authn::jose::{b64, jws};
+    let public = jwe_authn::jose::jwk::public_jwk(client).ok_or("no public key")?;
+    let header = json!({"typ": "dpop+jwt", "alg": alg.name(), "jwk": public});
+    let claims = json!({"jti": format!("bench-{n}"), "htm": "GET",
+        "htu": "https://api.example/orders", "iat": NOW,
+        "ath": jwe_authn::dpop::access_token_hash(token)});
+    let input = format!(
+        "{}.{}",
+        b64::encode(header.to_string().as_bytes()),
+        b64::encode(claims.to_string().as_bytes())
+    );
+    let signature = jws::sign(alg, &client.key, input.as_bytes())?;
+    Ok(format!("{input}.{}", b64::encode(&signature)))
+}
+
+/// A DPoP-bound ECDH-ES+A256KW X25519 + ES256 token (the hot row's token
+/// with `cnf.jkt`) and [`DPOP_PROOFS`] proofs for it, by proof algorithm.
+fn dpop_cases() -> Result<Vec<Case>, String> {
+    use SignatureAlg as S;
+    let rows: [(&'static str, S, KeyType); 3] = [
+        (
+            "DPoP ES256 proof, X25519 + ES256 token",
+            S::Es256,
+            KeyType::P256,
+        ),
+        (
+            "DPoP Ed25519 proof, X25519 + ES256 token",
+            S::Ed25519,
+            KeyType::Ed25519,
+        ),
+        (
+            "DPoP PS256 proof (RSA-2048), X25519 + ES256 token",
+            S::Ps256,
+            KeyType::Rsa { bits: 2048 },
+        ),
+    ];
+    rows.into_iter()
+        .map(|(name, alg, kind)| {
+            let client = Jwk::bare(generate(kind).map_err(|e| e.to_string())?);
+            let jkt = jwe_authn::jose::jwk::jwk_thumbprint(&client.key).ok_or("no jkt")?;
+            let mut claims = claims();
+            claims["cnf"] = json!({"jkt": jkt});
+            let t = sign_then_encrypt_claims(
+                S::Es256,
+                &jwk(key!("sig-es256.jwk"))?,
+                KeyManagementAlg::EcdhEsA256Kw,
+                key!("enc-x25519.pub.jwk"),
+                &claims,
+            )?;
+            let list = (0..DPOP_PROOFS)
+                .map(|n| proof(alg, &client, &t, n))
+                .collect::<Result<_, _>>()?;
+            Ok(Case {
+                name,
+                config: config_with(&["sign_then_encrypt"], true)?,
+                authorization: format!("DPoP {t}"),
+                allowed: true,
+                proofs: Some(Proofs {
+                    list,
+                    next: Cell::new(0),
+                }),
             })
         })
         .collect()
@@ -276,8 +405,10 @@ pub fn cases() -> Result<Vec<Case>, String> {
                 config: config()?,
                 authorization: format!("Bearer {t}"),
                 allowed: true,
+                proofs: None,
             })
         })
         .chain(forged_cases().map_or_else(|e| vec![Err(e)], |c| c.into_iter().map(Ok).collect()))
+        .chain(dpop_cases().map_or_else(|e| vec![Err(e)], |c| c.into_iter().map(Ok).collect()))
         .collect()
 }

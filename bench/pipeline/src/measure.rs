@@ -25,7 +25,11 @@ fn measure(batches: usize, per_batch: usize, mut f: impl FnMut() -> bool) -> Opt
 fn cold(case: &Case) -> Option<f64> {
     let mut keys = case.keys();
     // Calls per batch so that a batch lasts tens of milliseconds.
-    let per_batch = if case.name.contains("RSA") { 5 } else { 20 };
+    let per_batch = if case.name.contains("RSA") || case.proofs.is_some() {
+        5
+    } else {
+        20
+    };
     measure(11, per_batch, || {
         case.run(&mut case.cache(false), &mut keys)
     })
@@ -35,7 +39,9 @@ fn hot(case: &Case) -> Option<f64> {
     let mut keys = case.keys();
     let mut cache = case.cache(true);
     case.run(&mut cache, &mut keys);
-    measure(11, 2000, || case.run(&mut cache, &mut keys))
+    // A DPoP case spends one minted proof per call (DPOP_PROOFS in all).
+    let per_batch = if case.proofs.is_some() { 40 } else { 2000 };
+    measure(11, per_batch, || case.run(&mut cache, &mut keys))
 }
 
 /// The report: a header line, then `name<TAB>cold µs<TAB>hot µs` per case.
