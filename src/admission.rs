@@ -43,6 +43,7 @@
 use crate::jose::alg::SignatureAlg;
 use crate::jose::fit::{self, Curve};
 use crate::jose::jwk::Key;
+use crate::jose::jws::HostVerify;
 use std::collections::HashMap;
 
 /// Units in one second of one worker's time (1 unit ≈ 0.1 ms).
@@ -359,6 +360,12 @@ pub trait Gate {
     /// The work admitted last has ended (successfully or not): charge what
     /// it really took, where that is measured.
     fn done(&mut self) {}
+
+    /// The host's signature check to do admitted RS* and ES* work with
+    /// ([`crate::jose::jws::offload`]); `None` (the default): the module's own code.
+    fn host_verify(&self) -> Option<HostVerify> {
+        None
+    }
 }
 
 /// No budget: the CLI, and tests of everything else.
@@ -383,6 +390,7 @@ pub struct Metered<'a, F: FnMut() -> Option<String>> {
     now_ms: u64,
     read_source: F,
     clock: Option<fn() -> u64>,
+    host_verify: Option<HostVerify>,
     source: Option<Option<String>>,
     /// The work admitted and not yet done: its estimate and start.
     running: Option<(u64, u64)>,
@@ -398,6 +406,7 @@ impl<'a, F: FnMut() -> Option<String>> Metered<'a, F> {
             now_ms,
             read_source,
             clock: None,
+            host_verify: None,
             source: None,
             running: None,
             committed: false,
@@ -407,6 +416,13 @@ impl<'a, F: FnMut() -> Option<String>> Metered<'a, F> {
     /// Time admitted work with `clock` (nanoseconds).
     pub fn timed(mut self, clock: fn() -> u64) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Do admitted RS* and ES* signature checks with `verify` (the host's
+    /// `verify_signature`; [`crate::jose::jws::offload`]).
+    pub fn offload(mut self, verify: HostVerify) -> Self {
+        self.host_verify = Some(verify);
         self
     }
 
@@ -452,6 +468,10 @@ impl<F: FnMut() -> Option<String>> Gate for Metered<'_, F> {
         let actual = (end - start) / NANOS_PER_MILLI_UNIT;
         let key = self.key();
         self.admission.settle(&key, units, actual);
+    }
+
+    fn host_verify(&self) -> Option<HostVerify> {
+        self.host_verify
     }
 }
 

@@ -257,7 +257,7 @@ pub fn dpop(
     // work on every request, charged before it is done.
     gate.admit(admission::verify_units(parsed.alg(), parsed.key()))
         .map_err(Reason::Overloaded)?;
-    let checked = parsed.check(&req, now, policy);
+    let checked = parsed.check_with(&req, now, policy, gate.host_verify());
     gate.done();
     let checked = checked.map_err(failed)?;
     if !checked.is_bound_to(jkt) {

@@ -35,7 +35,8 @@
 //!    no ROCA modulus), its `alg`, `use` and `key_ops` (when present) allow
 //!    verifying with this `alg`, of the type and curve `alg` needs
 //!    ([`fit::signature`]), RSA at most [`ProofPolicy::max_rsa_bits`];
-//! 4. the signature, with that key ([`jws::verify`]);
+//! 4. the signature, with that key ([`jws::verify`], or the host's
+//!    check where the glue offers one: [`jws::verify_with`]);
 //! 5. the claims: a strict JSON object with `jti` (a string of 1 to
 //!    [`MAX_JTI_BYTES`] bytes), `htm` equal to the request method (bytes,
 //!    case-sensitive as RFC 9110 methods are), `htu` equal to the request's
@@ -323,7 +324,20 @@ impl<'p> ParsedProof<'p> {
         now: u64,
         policy: &ProofPolicy,
     ) -> Result<CheckedProof, DpopError> {
-        if !jws::verify(self.alg, &self.jwk.key, self.signing_input, &self.signature) {
+        self.check_with(req, now, policy, None)
+    }
+
+    /// [`ParsedProof::check`], with an ES* or RS* signature checked by
+    /// `host` when there is one ([`jws::verify_with`]).
+    pub fn check_with(
+        &self,
+        req: &ProofRequest<'_>,
+        now: u64,
+        policy: &ProofPolicy,
+        host: Option<jws::HostVerify>,
+    ) -> Result<CheckedProof, DpopError> {
+        let (alg, key) = (self.alg, &self.jwk.key);
+        if !jws::verify_with(alg, key, self.signing_input, &self.signature, host) {
             return Err(DpopError::Signature);
         }
         let claims = json::parse_object(&self.payload)

@@ -15,7 +15,8 @@
 //! 4. [`validate`] — check `exp`, `nbf`, `iss`, `aud` and `typ`;
 //!    ([`pipeline`] is steps 2–4 as one function, shared by the filter and the CLI);
 //!    then [`bind`] — a sender-constrained token only from its client (the
-//!    TLS certificate it is bound to, RFC 8705), on every request;
+//!    TLS certificate it is bound to, RFC 8705, or a fresh DPoP proof by
+//!    its key, RFC 9449), on every request;
 //! 5. [`decide`]   — route rules, `required_claims` and the [`cache`]: allow or deny;
 //! 6. [`forward`]  — the headers an accepted request carries upstream;
 //!
@@ -26,8 +27,8 @@
 //! beside them [`fetch_schedule`] — when to fetch each provider's
 //! `remote_jwks`, discovery document and revocation list, and what arrived
 //! (the keys [`verify`] uses, the lists [`decide`] checks);
-//! [`dpop`], not yet on the request path — the check of a DPoP proof
-//! (RFC 9449) against its request and access token;
+//! [`dpop`] — the check of a DPoP proof (RFC 9449) against its request
+//! and access token, which [`bind`] runs;
 //! and, inside steps 2 and 3, [`admission`] — the cold-path budget per
 //! worker and per source, asked before the private-key and signature work
 //! of a token no cache knows (a `503` when spent).

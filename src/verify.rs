@@ -162,9 +162,16 @@ pub(crate) fn check_signature_with(
         .map(|k| admission::verify_units(header.alg, &k.key))
         .fold(0u64, u64::saturating_add);
     gate.admit(work).map_err(Reason::Overloaded)?;
-    let verified = candidates
-        .iter()
-        .any(|k| jws::verify(header.alg, &k.key, parsed.signing_input, &parsed.signature));
+    let host = gate.host_verify();
+    let verified = candidates.iter().any(|k| {
+        jws::verify_with(
+            header.alg,
+            &k.key,
+            parsed.signing_input,
+            &parsed.signature,
+            host,
+        )
+    });
     gate.done();
     if verified {
         Ok(())

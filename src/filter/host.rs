@@ -28,6 +28,7 @@ use crate::extract::serialize_pairs;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{BufferType, LogLevel, MapType, MetricType};
 use std::ptr::null_mut;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 /// The ABI's `Ok`.
@@ -114,6 +115,14 @@ extern "C" {
     ) -> u32;
     fn proxy_increment_metric(metric_id: u32, offset: i64) -> u32;
     fn proxy_record_metric(metric_id: u32, value: u64) -> u32;
+    fn proxy_call_foreign_function(
+        function_name_data: *const u8,
+        function_name_size: usize,
+        arguments_data: *const u8,
+        arguments_size: usize,
+        return_results_data: *mut *mut u8,
+        return_results_size: *mut usize,
+    ) -> u32;
 }
 
 /// The bytes a host call handed over on `Ok` (`None` for a null pointer).
@@ -130,6 +139,69 @@ unsafe fn handed_over(data: *mut u8, size: usize) -> Option<Vec<u8>> {
     } else {
         // SAFETY: as this function's contract says.
         Some(unsafe { Vec::from_raw_parts(data, size, size) })
+    }
+}
+
+/// The ABI's `NotFound`: the host has no foreign function of that name.
+const NOT_FOUND: u32 = 1;
+
+/// Whether the host offers `verify_signature`: not asked yet, yes, no.
+static VERIFY_SIGNATURE: AtomicU8 = AtomicU8::new(UNKNOWN);
+const UNKNOWN: u8 = 0;
+const PRESENT: u8 = 1;
+const ABSENT: u8 = 2;
+
+/// Envoy's `verify_signature` foreign function (BoringSSL): `args` is an
+/// encoded `VerifySignatureArguments` ([`crate::jose::jws::offload`]), the
+/// answer an encoded `VerifySignatureResult`; `None` when the host has no
+/// such function (asked once per VM, then remembered and said once in the
+/// log) or refused the arguments. The signature is then checked in the
+/// module.
+pub fn verify_signature(args: &[u8]) -> Option<Vec<u8>> {
+    const NAME: &[u8] = b"verify_signature";
+    if VERIFY_SIGNATURE.load(Ordering::Relaxed) == ABSENT {
+        return None;
+    }
+    let mut data = null_mut();
+    let mut size = 0usize;
+    // SAFETY: name and arguments outlive the call and are only read; the
+    // host writes the result's pointer and size through pointers to live
+    // locals.
+    let status = unsafe {
+        proxy_call_foreign_function(
+            NAME.as_ptr(),
+            NAME.len(),
+            args.as_ptr(),
+            args.len(),
+            &mut data,
+            &mut size,
+        )
+    };
+    // SAFETY: `data` is null or a buffer the host allocated for this call
+    // and handed over (whatever the status: a host that allocated and then
+    // failed would otherwise leak it).
+    let result = unsafe { handed_over(data, size) };
+    let first = VERIFY_SIGNATURE.load(Ordering::Relaxed) == UNKNOWN;
+    match status {
+        OK => {
+            if first {
+                VERIFY_SIGNATURE.store(PRESENT, Ordering::Relaxed);
+                log(
+                    LogLevel::Info,
+                    "jwe-authn: RS* and ES* signatures are checked by the host's verify_signature",
+                );
+            }
+            result
+        }
+        NOT_FOUND => {
+            VERIFY_SIGNATURE.store(ABSENT, Ordering::Relaxed);
+            log(
+                LogLevel::Info,
+                "jwe-authn: the host has no verify_signature; signatures are checked in the module",
+            );
+            None
+        }
+        _ => None,
     }
 }
 

@@ -226,8 +226,9 @@ impl Worker {
         let mut cache = self.cache.try_borrow_mut().ok()?;
         let mut keys = self.keys.try_borrow_mut().ok()?;
         let mut admission = self.admission.try_borrow_mut().ok()?;
-        let mut gate =
-            Metered::new(&mut admission, now_ms, host::source_address).timed(host::now_ns);
+        let mut gate = Metered::new(&mut admission, now_ms, host::source_address)
+            .timed(host::now_ns)
+            .offload(host::verify_signature);
         let decision = decide::decide(
             request,
             now_ms / 1000,
@@ -413,7 +414,8 @@ impl Worker {
                     // The waiter's own address (the effective context is
                     // its stream): its re-decryption draws on its share.
                     let mut gate = Metered::new(&mut admission, now_ms, host::source_address)
-                        .timed(host::now_ns);
+                        .timed(host::now_ns)
+                        .offload(host::verify_signature);
                     match decide::redecide(
                         &waiter.parked,
                         now_ms / 1000,

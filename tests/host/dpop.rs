@@ -102,18 +102,36 @@ fn a_dpop_bound_token_is_accepted_with_a_fresh_proof_once() {
         &[("authorization", &auth), ("dpop", &elsewhere)],
     );
     assert_eq!(r.status, 401, "{r:?}");
+    // A proof whose signature is not its key's (checked by the host's
+    // verify_signature in Envoy): refused.
+    let forged = proof(&client, &token, "jti-forged");
+    let (signed, signature) = forged.rsplit_once('.').unwrap();
+    let mut signature = signature.as_bytes().to_vec();
+    signature[10] = if signature[10] == b'A' { b'B' } else { b'A' };
+    let forged = format!("{signed}.{}", String::from_utf8(signature).unwrap());
+    let r = envoy.request(
+        "GET",
+        "/orders/1",
+        &[("authorization", &auth), ("dpop", &forged)],
+    );
+    assert_eq!(r.status, 401, "{r:?}");
     assert_eq!(envoy.stat("wasmcustom.jwe_authn.denied.dpop_replayed"), 1);
     assert_eq!(
         envoy.stat("wasmcustom.jwe_authn.denied.dpop_bound_as_bearer"),
         1
     );
     assert_eq!(envoy.stat("wasmcustom.jwe_authn.denied.dpop_missing"), 1);
-    assert_eq!(envoy.stat("wasmcustom.jwe_authn.denied.dpop_proof"), 1);
+    assert_eq!(envoy.stat("wasmcustom.jwe_authn.denied.dpop_proof"), 2);
     assert_eq!(envoy.stat("wasmcustom.jwe_authn.allowed"), 2);
     // Proofs, jti and thumbprints never reach the log.
     let log = envoy.log();
     assert!(!log.contains(&first) && !log.contains("jti-first"));
     assert!(!log.contains(&jkt(&client)));
+    // The proofs' ES256 signatures went to Envoy's BoringSSL.
+    assert!(
+        log.contains("signatures are checked by the host's verify_signature"),
+        "{log}"
+    );
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! [`rsa`] (RS*, PS*), [`ecdsa`] (ES*), [`eddsa`] (`EdDSA` and `Ed25519`) and
 //! [`hmac`] (HS*).
 //!
+//! [`offload`] hands RS* and ES* checks to the host's cryptography when the
+//! glue offers it ([`verify_with`]).
+//!
 //! [`fit::signature`] decides which key may verify which algorithm. It is
 //! the defence against algorithm confusion: an HMAC algorithm only ever fits
 //! an `oct` key, so a token "signed" with HS256 over an RSA public key's
@@ -10,12 +13,15 @@
 pub mod ecdsa;
 pub mod eddsa;
 pub mod hmac;
+pub mod offload;
 pub mod rsa;
 
 use crate::jose::alg::SignatureAlg;
 use crate::jose::b64;
 use crate::jose::fit;
 use crate::jose::jwk::{Jwk, Key};
+pub use offload::HostVerify;
+use offload::Prepared;
 use serde_json::{Map, Value};
 
 /// Verify `signature` over `signing_input`. False for any mismatch,
@@ -30,6 +36,33 @@ pub fn verify(alg: SignatureAlg, key: &Key, signing_input: &[u8], signature: &[u
         Key::Okp(k) => eddsa::verify(k, signing_input, signature),
         Key::Oct(secret) => hmac::verify(alg, secret, signing_input, signature),
     }
+}
+
+/// [`verify`], with the RS* and ES* checks done by `host` (Envoy's
+/// `verify_signature`, [`offload`]) when there is one and it answers; the
+/// module's own code checks everything else, and whatever the host cannot.
+pub fn verify_with(
+    alg: SignatureAlg,
+    key: &Key,
+    signing_input: &[u8],
+    signature: &[u8],
+    host: Option<HostVerify>,
+) -> bool {
+    if !fit::signature(alg, key) {
+        return false;
+    }
+    if let Some(call) = host {
+        match offload::prepare(alg, key, signing_input, signature) {
+            Prepared::Host(args) => {
+                if let Some(valid) = call(&args).and_then(|result| offload::verdict(&result)) {
+                    return valid;
+                }
+            }
+            Prepared::Refused => return false,
+            Prepared::Module => {}
+        }
+    }
+    verify(alg, key, signing_input, signature)
 }
 
 /// Sign `signing_input` (CLI and tests).
