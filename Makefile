@@ -112,6 +112,8 @@ lint: lint-crate
 	$(CARGO) clippy --manifest-path bench/pipeline/Cargo.toml --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/pipeline/Cargo.toml --features envoy-vm -- -D warnings
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
+	$(CARGO) fmt --manifest-path tests/parity/Cargo.toml -- --check
+	$(CARGO) clippy --target wasm32-wasip1 --manifest-path tests/parity/Cargo.toml -- -D warnings
 
 audit:
 	scripts/audit.sh

@@ -220,7 +220,9 @@ if part bare; then
   cargo build -q --release --target wasm32-wasip1 --manifest-path bench/pipeline/Cargo.toml --lib --features envoy-vm
   $envoy -c bench/pipeline-vm.yaml --use-dynamic-base-id -l warning > "$work/vm.log" 2>&1 &
   vm=$!
-  for _ in $(seq 1 600); do grep -q "pipeline-bench: \(done\|failed\)" "$work/vm.log" && break; sleep 0.2; done
+  # Every case twice (the module's checks, then the host's verify_signature),
+  # in a VM Envoy starts twice: minutes on a 2-core machine.
+  for _ in $(seq 1 4500); do grep -q "pipeline-bench: \(done\|failed\)" "$work/vm.log" && break; sleep 0.2; done
   kill "$vm"; wait "$vm" 2>/dev/null || true
   grep -q "pipeline-bench: done" "$work/vm.log" || { echo "bench: the in-Envoy pipeline run failed" >&2; cat "$work/vm.log" >&2; exit 1; }
   sed -n 's/.*pipeline-bench: //p' "$work/vm.log" | grep -v '^done$' > "$work/bare"

@@ -32,6 +32,7 @@ mod remote_jwks;
 mod rfc_vectors;
 mod routing;
 mod rsa_key_limits;
+mod signature_parity;
 mod soak;
 mod waiting;
 mod wycheproof_jose;

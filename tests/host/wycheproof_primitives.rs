@@ -13,7 +13,7 @@ use jwe_authn::jose::jwk::{parse_jwk, parse_public_jwk_value, EcKey, Key, OkpKey
 use jwe_authn::jose::jws;
 use serde_json::Value;
 
-fn hex(s: &str) -> Vec<u8> {
+pub(crate) fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())

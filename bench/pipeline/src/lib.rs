@@ -27,7 +27,7 @@ pub mod measure;
 #[allow(unsafe_code)]
 mod envoy_vm;
 
-use jwe_authn::admission::Unmetered;
+use jwe_authn::admission::{Gate, Shed};
 use jwe_authn::cache::Cache;
 use jwe_authn::config::CompiledConfig;
 use jwe_authn::decide::{decide, Decision};
@@ -36,7 +36,7 @@ use jwe_authn::fetch_schedule::FetchSchedule;
 use jwe_authn::jose::alg::{ContentEncryptionAlg, KeyManagementAlg, SignatureAlg};
 use jwe_authn::jose::jwe::encrypt::encrypt_compact;
 use jwe_authn::jose::jwk::{generate, parse_jwk, Jwk, KeyType};
-use jwe_authn::jose::jws::sign_compact;
+use jwe_authn::jose::jws::{sign_compact, HostVerify};
 use serde_json::{json, Map, Value};
 use std::cell::Cell;
 
@@ -81,6 +81,17 @@ impl Case {
     /// Run the filter's decision once with `cache`; true when it decided
     /// as the case expects (allowed, or denied for a forged token).
     pub fn run(&self, cache: &mut Cache, keys: &mut FetchSchedule) -> bool {
+        self.run_with(cache, keys, None)
+    }
+
+    /// [`Case::run`], with the RS* and ES* signatures checked by `host`
+    /// (Envoy's `verify_signature`, as the filter does) when there is one.
+    pub fn run_with(
+        &self,
+        cache: &mut Cache,
+        keys: &mut FetchSchedule,
+        host: Option<HostVerify>,
+    ) -> bool {
         let proof = match &self.proofs {
             None => None,
             Some(p) => {
@@ -112,7 +123,7 @@ impl Case {
             ..Default::default()
         };
         let allowed = matches!(
-            decide(&request, NOW, &self.config, cache, keys, &mut Unmetered),
+            decide(&request, NOW, &self.config, cache, keys, &mut Offload(host)),
             Decision::Allow(_)
         );
         allowed == self.allowed
@@ -127,6 +138,20 @@ impl Case {
     /// The key store of the configuration (local keys only).
     pub fn keys(&self) -> FetchSchedule {
         FetchSchedule::new(&self.config)
+    }
+}
+
+/// No budget (as [`jwe_authn::admission::Unmetered`]), and the host's
+/// signature check when there is one.
+struct Offload(Option<HostVerify>);
+
+impl Gate for Offload {
+    fn admit(&mut self, _units: u64) -> Result<(), Shed> {
+        Ok(())
+    }
+
+    fn host_verify(&self) -> Option<HostVerify> {
+        self.0
     }
 }
 
