@@ -320,13 +320,21 @@ impl Answer {
     /// The `WWW-Authenticate` value for `realm` (none when the answer is
     /// not about credentials).
     /// `dpop_algs` is the space-separated list of proof algorithms (RFC 9449
-    /// §7.1 `algs`), for a `DPoP` challenge.
+    /// §7.1 `algs`), for a `DPoP` challenge: empty when no provider accepts
+    /// DPoP, and then a missing token is challenged with `Bearer` alone.
     pub fn challenge(self, realm: &str, dpop_algs: &str) -> Option<String> {
         match self {
             Answer::InvalidDpopProof => Some(format!(
                 "DPoP realm=\"{realm}\", algs=\"{dpop_algs}\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is invalid\""
             )),
-            Answer::TokenRequired => Some(format!("Bearer realm=\"{realm}\"")),
+            // RFC 9449 §7.1: where DPoP is accepted, the challenge for a
+            // request without credentials names both schemes.
+            Answer::TokenRequired if dpop_algs.is_empty() => {
+                Some(format!("Bearer realm=\"{realm}\""))
+            }
+            Answer::TokenRequired => Some(format!(
+                "Bearer realm=\"{realm}\", DPoP realm=\"{realm}\", algs=\"{dpop_algs}\""
+            )),
             Answer::InvalidToken => Some(format!(
                 "Bearer realm=\"{realm}\", error=\"invalid_token\", error_description=\"the access token is invalid\""
             )),
@@ -587,6 +595,17 @@ mod tests {
             }
             assert_eq!(a.retry_after().is_some(), a.status() == 503);
         }
+        // A missing token: Bearer alone, or both schemes where DPoP is on.
+        assert_eq!(
+            Answer::TokenRequired.challenge("x", "").as_deref(),
+            Some(r#"Bearer realm="x""#)
+        );
+        assert_eq!(
+            Answer::TokenRequired
+                .challenge("x", "ES256 EdDSA")
+                .as_deref(),
+            Some(r#"Bearer realm="x", DPoP realm="x", algs="ES256 EdDSA""#)
+        );
         // Every counter is some reason's.
         for stat in Stat::ALL {
             assert!(

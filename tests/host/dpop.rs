@@ -87,6 +87,17 @@ fn a_dpop_bound_token_is_accepted_with_a_fresh_proof_once() {
     // No proof; a proof for another URI.
     let r = envoy.request("GET", "/orders/1", &[("authorization", &auth)]);
     assert_eq!(r.status, 401, "{r:?}");
+    // No token at all: both schemes are offered (RFC 9449 §7.1).
+    let r = envoy.request("GET", "/orders/1", &[]);
+    assert_eq!(r.status, 401, "{r:?}");
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.starts_with("Bearer realm=")
+            && challenge.contains(", DPoP realm=")
+            && challenge.contains("algs=\"")
+            && challenge.contains("ES256"),
+        "{challenge}"
+    );
     let elsewhere = dpop_proof(
         SignatureAlg::Es256,
         &client,
