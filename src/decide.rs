@@ -139,22 +139,24 @@ fn deny<'c>(
     alg: Option<&'static str>,
     cache: CacheUse,
 ) -> Decision<'c> {
-    Decision::Deny(refusal(config, reason, kid, alg, cache))
+    Decision::Deny(refusal(config, reason, kid, alg, cache, false))
 }
 
 /// The response for `reason`: status, challenge and body from the one
-/// client-facing error class.
+/// client-facing error class; `dpop_scheme` when the token came as
+/// `Authorization: DPoP` (its challenge is in that scheme).
 fn refusal(
     config: &CompiledConfig,
     reason: Reason,
     kid: Option<String>,
     alg: Option<&'static str>,
     cache: CacheUse,
+    dpop_scheme: bool,
 ) -> Deny {
     let answer = reason.answer();
     Deny {
         status: answer.status(),
-        www_authenticate: answer.challenge(&config.realm, &config.dpop_algs),
+        www_authenticate: answer.challenge(&config.realm, &config.dpop_algs, dpop_scheme),
         body: answer.body().to_string(),
         reason,
         kid,
@@ -205,7 +207,7 @@ fn from_shared(
 /// The denial of a waiting request for `reason` (its wait ran out, or
 /// there was no room for it to wait).
 pub fn denial(config: &CompiledConfig, reason: Reason) -> Deny {
-    refusal(config, reason, None, None, CacheUse::None)
+    refusal(config, reason, None, None, CacheUse::None, false)
 }
 
 fn push_unique<'c>(list: &mut Vec<Cow<'c, str>>, name: Cow<'c, str>) {
@@ -516,8 +518,10 @@ fn check_token<'c>(
     keys: &mut FetchSchedule,
     gate: &mut dyn Gate,
 ) -> Checked<'c> {
-    let done =
-        |reason, kid, alg, cache_use| Checked::Done(deny(config, reason, kid, alg, cache_use));
+    let done = |reason, kid, alg, cache_use| {
+        let deny = refusal(config, reason, kid, alg, cache_use, found.dpop);
+        Checked::Done(Decision::Deny(deny))
+    };
     let token = found.token;
     let (verified, cache_use) = match cache.get(token, now) {
         Some(v) => (v, CacheUse::Hit),

@@ -322,8 +322,24 @@ impl Answer {
     /// `dpop_algs` is the space-separated list of proof algorithms (RFC 9449
     /// §7.1 `algs`), for a `DPoP` challenge: empty when no provider accepts
     /// DPoP, and then a missing token is challenged with `Bearer` alone.
-    pub fn challenge(self, realm: &str, dpop_algs: &str) -> Option<String> {
+    ///
+    /// `dpop_scheme`: the token came as `Authorization: DPoP`; an invalid
+    /// or insufficient token is then challenged in that scheme (RFC 9449
+    /// §7.1), with the algorithms.
+    pub fn challenge(self, realm: &str, dpop_algs: &str, dpop_scheme: bool) -> Option<String> {
         match self {
+            Answer::InvalidToken | Answer::InsufficientScope if dpop_scheme => {
+                let (code, description) = match self {
+                    Answer::InvalidToken => ("invalid_token", "the access token is invalid"),
+                    _ => (
+                        "insufficient_scope",
+                        "the token does not grant access to this resource",
+                    ),
+                };
+                Some(format!(
+                    "DPoP realm=\"{realm}\", algs=\"{dpop_algs}\", error=\"{code}\", error_description=\"{description}\""
+                ))
+            }
             Answer::InvalidDpopProof => Some(format!(
                 "DPoP realm=\"{realm}\", algs=\"{dpop_algs}\", error=\"invalid_dpop_proof\", error_description=\"the DPoP proof is invalid\""
             )),
@@ -590,22 +606,37 @@ mod tests {
             let a = r.answer();
             assert_eq!(a.code(), r.bearer_error());
             assert!(a.body().contains(a.code().unwrap_or("unauthorized")));
-            if let (Some(code), Some(challenge)) = (a.code(), a.challenge("x", "ES256")) {
+            if let (Some(code), Some(challenge)) = (a.code(), a.challenge("x", "ES256", false)) {
                 assert!(challenge.contains(code));
             }
             assert_eq!(a.retry_after().is_some(), a.status() == 503);
         }
         // A missing token: Bearer alone, or both schemes where DPoP is on.
         assert_eq!(
-            Answer::TokenRequired.challenge("x", "").as_deref(),
+            Answer::TokenRequired.challenge("x", "", false).as_deref(),
             Some(r#"Bearer realm="x""#)
         );
         assert_eq!(
             Answer::TokenRequired
-                .challenge("x", "ES256 EdDSA")
+                .challenge("x", "ES256 EdDSA", false)
                 .as_deref(),
             Some(r#"Bearer realm="x", DPoP realm="x", algs="ES256 EdDSA""#)
         );
+        // A token sent with the DPoP scheme is challenged in it.
+        assert_eq!(
+            Answer::InvalidToken
+                .challenge("x", "ES256", true)
+                .as_deref(),
+            Some(
+                r#"DPoP realm="x", algs="ES256", error="invalid_token", error_description="the access token is invalid""#
+            )
+        );
+        assert!(Answer::InsufficientScope
+            .challenge("x", "ES256", true)
+            .is_some_and(|c| c.starts_with("DPoP ") && c.contains("insufficient_scope")));
+        assert!(Answer::InvalidToken
+            .challenge("x", "ES256", false)
+            .is_some_and(|c| c.starts_with("Bearer ")));
         // Every counter is some reason's.
         for stat in Stat::ALL {
             assert!(

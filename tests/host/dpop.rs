@@ -87,6 +87,18 @@ fn a_dpop_bound_token_is_accepted_with_a_fresh_proof_once() {
     // No proof; a proof for another URI.
     let r = envoy.request("GET", "/orders/1", &[("authorization", &auth)]);
     assert_eq!(r.status, 401, "{r:?}");
+    // An invalid token sent with the DPoP scheme: challenged in it.
+    let r = envoy.request(
+        "GET",
+        "/orders/1",
+        &[("authorization", "DPoP not.a.token"), ("dpop", &second)],
+    );
+    assert_eq!(r.status, 401, "{r:?}");
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.starts_with("DPoP realm=") && challenge.contains("error=\"invalid_token\""),
+        "{challenge}"
+    );
     // No token at all: both schemes are offered (RFC 9449 §7.1).
     let r = envoy.request("GET", "/orders/1", &[]);
     assert_eq!(r.status, 401, "{r:?}");
