@@ -113,6 +113,8 @@ lint: lint-crate
 	$(CARGO) clippy --target wasm32-wasip1 --manifest-path bench/pipeline/Cargo.toml --features envoy-vm -- -D warnings
 	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --all-targets -- -D warnings
 	$(CARGO) fmt --manifest-path tests/parity/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path native/Cargo.toml -- --check
+	$(CARGO) clippy --manifest-path native/Cargo.toml --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-wasip1 --manifest-path tests/parity/Cargo.toml -- -D warnings
 
 audit:

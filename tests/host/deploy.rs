@@ -97,6 +97,12 @@ fn validate(text: &str) -> (bool, String) {
         .args(["--mode", "validate", "-l", "error", "-c"])
         .arg(&file)
         .env("JWE_AUTHN_DECRYPTION_JWKS", demo_jwks())
+        // envoy/native.yaml loads the native module (validation runs its
+        // configuration hook too).
+        .env(
+            "ENVOY_DYNAMIC_MODULES_SEARCH_PATH",
+            crate::native::module_dir(),
+        )
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).ok();
@@ -143,6 +149,13 @@ pub(crate) fn filter_configs(doc: &Value, out: &mut Vec<String>) {
                 map.get("name").and_then(Value::as_str) == Some("envoy.filters.http.wasm");
             if is_wasm && map["typed_config"]["config"]["root_id"] == "jwe_authn" {
                 let value = &map["typed_config"]["config"]["configuration"]["value"];
+                out.push(value.as_str().unwrap().to_string());
+            }
+            // The native module (envoy/native.yaml): the same JSON.
+            let is_native = map.get("name").and_then(Value::as_str)
+                == Some("envoy.filters.http.dynamic_modules");
+            if is_native && map["typed_config"]["filter_name"] == "jwe_authn" {
+                let value = &map["typed_config"]["filter_config"]["value"];
                 out.push(value.as_str().unwrap().to_string());
             }
             map.values().for_each(|v| filter_configs(v, out));

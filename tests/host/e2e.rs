@@ -27,7 +27,62 @@ fn bearer(token: &str) -> String {
 fn the_demo_configuration_end_to_end() {
     let envoy = Envoy::start(1, |t| t);
     let valid = token(&claims("orders:read"));
-    let auth = bearer(&valid);
+    the_demo_decisions(&envoy, &valid);
+
+    // Stats: allowed, denials by reason, cache hits for the repeated token.
+    assert!(
+        envoy.stat("wasmcustom.jwe_authn.cache.hit") >= 3,
+        "the repeated token is served from the cache"
+    );
+    assert!(envoy.stat("wasmcustom.jwe_authn.cache.miss") >= 1);
+    // The worker's VM reports its linear memory (at least the 1 MiB stack).
+    let memory = envoy.stat("wasmcustom.jwe_authn.vm_memory_bytes");
+    assert!(
+        memory >= 1 << 20 && memory.is_multiple_of(65_536),
+        "vm_memory_bytes={memory}"
+    );
+    assert!(envoy.stat("wasmcustom.jwe_authn.allowed") >= 6);
+    for reason in [
+        "missing",
+        "expired",
+        "audience",
+        "signature",
+        "malformed",
+        "decrypt",
+        "claims",
+    ] {
+        assert!(
+            envoy.stat(&format!("wasmcustom.jwe_authn.denied.{reason}")) >= 1,
+            "denied.{reason}"
+        );
+    }
+
+    // Logs: one debug line per rejection with reason, kid and alg, never the token.
+    let log = envoy.log();
+    assert!(
+        log.contains("jwe_authn: denied status=401 reason=expired"),
+        "{log}"
+    );
+    assert!(log.contains("kid=demo-enc-1 alg=ECDH-ES+A256KW"));
+    assert!(!log.contains(&valid[..40]), "a token reached the log");
+    // Filter state: the identity in the access log.
+    let access = envoy.access_log();
+    assert!(
+        access.contains("GET /orders 200 provider=demo-idp sub=alice"),
+        "{access}"
+    );
+    // No VM was lost.
+    assert_eq!(envoy.stat("wasm.jwe_authn.vm_reload"), 0);
+}
+
+/// What the demo configuration decides, by either build of the filter
+/// (the Wasm filter here, the native module in `native.rs`): accepted and
+/// forwarded identity, every rejection class with its status and
+/// challenge, spoofed headers, public routes, `required_claims`, nothing
+/// denied reaching the upstream. `valid` is a demo token with
+/// `orders:read`.
+pub(crate) fn the_demo_decisions(envoy: &Envoy, valid: &str) {
+    let auth = bearer(valid);
 
     // Accepted: forwarded claims, no JWE upstream, spoofed headers replaced.
     let r = envoy.request(
@@ -180,51 +235,6 @@ fn the_demo_configuration_end_to_end() {
             .status,
         200
     );
-
-    // Stats: allowed, denials by reason, cache hits for the repeated token.
-    assert!(
-        envoy.stat("wasmcustom.jwe_authn.cache.hit") >= 3,
-        "the repeated token is served from the cache"
-    );
-    assert!(envoy.stat("wasmcustom.jwe_authn.cache.miss") >= 1);
-    // The worker's VM reports its linear memory (at least the 1 MiB stack).
-    let memory = envoy.stat("wasmcustom.jwe_authn.vm_memory_bytes");
-    assert!(
-        memory >= 1 << 20 && memory.is_multiple_of(65_536),
-        "vm_memory_bytes={memory}"
-    );
-    assert!(envoy.stat("wasmcustom.jwe_authn.allowed") >= 6);
-    for reason in [
-        "missing",
-        "expired",
-        "audience",
-        "signature",
-        "malformed",
-        "decrypt",
-        "claims",
-    ] {
-        assert!(
-            envoy.stat(&format!("wasmcustom.jwe_authn.denied.{reason}")) >= 1,
-            "denied.{reason}"
-        );
-    }
-
-    // Logs: one debug line per rejection with reason, kid and alg, never the token.
-    let log = envoy.log();
-    assert!(
-        log.contains("jwe_authn: denied status=401 reason=expired"),
-        "{log}"
-    );
-    assert!(log.contains("kid=demo-enc-1 alg=ECDH-ES+A256KW"));
-    assert!(!log.contains(&valid[..40]), "a token reached the log");
-    // Filter state: the identity in the access log.
-    let access = envoy.access_log();
-    assert!(
-        access.contains("GET /orders 200 provider=demo-idp sub=alice"),
-        "{access}"
-    );
-    // No VM was lost.
-    assert_eq!(envoy.stat("wasm.jwe_authn.vm_reload"), 0);
 }
 
 #[test]

@@ -28,6 +28,7 @@ mod dpop_interop;
 mod e2e;
 mod edge;
 mod interop;
+mod native;
 mod remote_jwks;
 mod rfc_vectors;
 mod routing;
