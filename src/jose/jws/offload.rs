@@ -65,13 +65,22 @@ pub fn prepare(alg: SignatureAlg, key: &Key, input: &[u8], signature: &[u8]) -> 
             (hash, der, signature.to_vec())
         }
         (Es256 | Es384 | Es512, Key::Ec(k)) => {
-            let (hash, width, der) = match k {
-                EcKey::P256Private(k) => ("sha256", 32, k.public_key().to_public_key_der()),
-                EcKey::P256Public(k) => ("sha256", 32, k.to_public_key_der()),
-                EcKey::P384Private(k) => ("sha384", 48, k.public_key().to_public_key_der()),
-                EcKey::P384Public(k) => ("sha384", 48, k.to_public_key_der()),
-                EcKey::P521Private(k) => ("sha512", 66, k.public_key().to_public_key_der()),
-                EcKey::P521Public(k) => ("sha512", 66, k.to_public_key_der()),
+            // The curve must be the algorithm's ([`crate::jose::fit`] says
+            // so too; checked again here, as `prepare` is public).
+            let (hash, width, der) = match (alg, k) {
+                (Es256, EcKey::P256Private(k)) => {
+                    ("sha256", 32, k.public_key().to_public_key_der())
+                }
+                (Es256, EcKey::P256Public(k)) => ("sha256", 32, k.to_public_key_der()),
+                (Es384, EcKey::P384Private(k)) => {
+                    ("sha384", 48, k.public_key().to_public_key_der())
+                }
+                (Es384, EcKey::P384Public(k)) => ("sha384", 48, k.to_public_key_der()),
+                (Es512, EcKey::P521Private(k)) => {
+                    ("sha512", 66, k.public_key().to_public_key_der())
+                }
+                (Es512, EcKey::P521Public(k)) => ("sha512", 66, k.to_public_key_der()),
+                _ => return Prepared::Module,
             };
             let Some(signature) = ecdsa_der(signature, width) else {
                 return Prepared::Refused;
@@ -83,7 +92,13 @@ pub fn prepare(alg: SignatureAlg, key: &Key, input: &[u8], signature: &[u8]) -> 
         }
         _ => return Prepared::Module,
     };
-    let mut args = Vec::with_capacity(der.as_bytes().len() + signature.len() + input.len() + 24);
+    let capacity = der
+        .as_bytes()
+        .len()
+        .saturating_add(signature.len())
+        .saturating_add(input.len())
+        .saturating_add(24);
+    let mut args = Vec::with_capacity(capacity);
     field(&mut args, 1, hash.as_bytes());
     field(&mut args, 2, der.as_bytes());
     field(&mut args, 3, &signature);
@@ -306,6 +321,16 @@ mod tests {
         // A key that does not fit the algorithm is never the host's.
         assert_eq!(
             prepare(SignatureAlg::Es256, &rsa, b"x", &[1; 64]),
+            Prepared::Module
+        );
+        // Nor a curve other than the algorithm's.
+        let p384 = key(KeyType::P384);
+        assert_eq!(
+            prepare(SignatureAlg::Es256, &p384, b"x", &[1; 64]),
+            Prepared::Module
+        );
+        assert_eq!(
+            prepare(SignatureAlg::Es512, &ec, b"x", &[1; 132]),
             Prepared::Module
         );
     }

@@ -10,8 +10,8 @@
 //! Configuration: `{"files": [{"name", "alg", "groups": [{"jwk", "tests":
 //! [[tcId, msg hex, sig hex]]}]}]}`. Each file's line: `{"name",
 //! "answers": [[tcId, host, module]], "refused_keys": n, "host_answered":
-//! n, "host_declined": n}` (the host's answers and refusals counted per
-//! file).
+//! n, "host_declined": n, "host_readable": n}` (the host's answers, its
+//! refusals, and the answers `verify_with` could read, counted per file).
 
 // A test crate: a panic fails the test (the VM stops, `done` is missing).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
@@ -31,6 +31,7 @@ proxy_wasm::main! {{
 
 static ANSWERED: AtomicUsize = AtomicUsize::new(0);
 static DECLINED: AtomicUsize = AtomicUsize::new(0);
+static READABLE: AtomicUsize = AtomicUsize::new(0);
 
 /// The host's `verify_signature` (the SDK's wrapper: a test may panic),
 /// counted: an answer, or a refusal (after which `verify_with` falls back to
@@ -39,6 +40,11 @@ fn host_verify(args: &[u8]) -> Option<Vec<u8>> {
     match proxy_wasm::hostcalls::call_foreign_function("verify_signature", Some(args)) {
         Ok(Some(result)) => {
             ANSWERED.fetch_add(1, Ordering::Relaxed);
+            // An answer `verify_with` cannot read falls back to the module:
+            // counted, so the test sees the host really decided.
+            if jws::offload::verdict(&result).is_some() {
+                READABLE.fetch_add(1, Ordering::Relaxed);
+            }
             Some(result)
         }
         _ => {
@@ -61,9 +67,10 @@ fn alg(name: &str) -> SignatureAlg {
 
 fn check_file(file: &Value) -> Value {
     let alg = alg(file["alg"].as_str().unwrap());
-    let (answered, declined) = (
+    let (answered, declined, readable) = (
         ANSWERED.load(Ordering::Relaxed),
         DECLINED.load(Ordering::Relaxed),
+        READABLE.load(Ordering::Relaxed),
     );
     let mut answers = Vec::new();
     let mut refused_keys = 0;
@@ -85,6 +92,7 @@ fn check_file(file: &Value) -> Value {
         "refused_keys": refused_keys,
         "host_answered": ANSWERED.load(Ordering::Relaxed) - answered,
         "host_declined": DECLINED.load(Ordering::Relaxed) - declined,
+        "host_readable": READABLE.load(Ordering::Relaxed) - readable,
     })
 }
 
